@@ -1,0 +1,318 @@
+/**
+ * The SDP the IVR needs (RFC 4566 parsing, RFC 3264 offer/answer): an audio stream of G.711 PCMU or
+ * PCMA plus RFC 4733 telephone-event. Pure: the SIP layer hands in bodies and gets bodies back.
+ */
+
+export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+export interface SdpConnection {
+  addressType: 'IP4' | 'IP6';
+  address: string;
+}
+
+export interface RtpMapEntry {
+  encoding: string;
+  clockRate: number;
+  channels?: number;
+}
+
+export interface SdpMedia {
+  media: string;
+  port: number;
+  protocol: string;
+  /** The format list exactly as offered (payload type numbers for RTP). */
+  formats: string[];
+  payloadTypes: number[];
+  connection?: SdpConnection;
+  rtpmap: Map<number, RtpMapEntry>;
+  fmtp: Map<number, string>;
+  direction?: MediaDirection;
+  ptime?: number;
+}
+
+export interface SessionDescription {
+  origin: { username: string; sessionId: string; sessionVersion: string; address: string };
+  sessionName: string;
+  connection?: SdpConnection;
+  direction?: MediaDirection;
+  media: SdpMedia[];
+}
+
+export type SdpParseResult = { ok: true; sdp: SessionDescription } | { ok: false; reason: string };
+
+const DIRECTIONS: ReadonlySet<string> = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
+
+function parseConnection(value: string): SdpConnection | string {
+  const [netType, addressType, address] = value.trim().split(/\s+/);
+  if (netType !== 'IN' || (addressType !== 'IP4' && addressType !== 'IP6') || !address) return `unsupported connection line "c=${value}"`;
+  // Multicast connection addresses carry "/ttl"; the IVR only needs the address itself.
+  return { addressType, address: address.split('/')[0] ?? address };
+}
+
+export function parseSdp(text: string): SdpParseResult {
+  const lines = text.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  if (lines[0] !== 'v=0') return { ok: false, reason: 'SDP must start with "v=0"' };
+  let origin: SessionDescription['origin'] | undefined;
+  let sessionName = '';
+  let sessionConnection: SdpConnection | undefined;
+  let sessionDirection: MediaDirection | undefined;
+  const media: SdpMedia[] = [];
+  let current: SdpMedia | undefined;
+
+  for (const line of lines.slice(1)) {
+    if (line[1] !== '=') return { ok: false, reason: `malformed SDP line "${line}"` };
+    const type = line[0];
+    const value = line.slice(2);
+    switch (type) {
+      case 'o': {
+        const [username, sessionId, sessionVersion, , , address] = value.split(/\s+/);
+        if (!username || !sessionId || !sessionVersion || !address) return { ok: false, reason: `malformed origin line "o=${value}"` };
+        origin = { username, sessionId, sessionVersion, address };
+        break;
+      }
+      case 's':
+        sessionName = value;
+        break;
+      case 'c': {
+        const connection = parseConnection(value);
+        if (typeof connection === 'string') return { ok: false, reason: connection };
+        if (current) current.connection = connection;
+        else sessionConnection = connection;
+        break;
+      }
+      case 'm': {
+        const [mediaType, portField, protocol, ...formats] = value.split(/\s+/);
+        const port = Number.parseInt(portField?.split('/')[0] ?? '', 10);
+        if (!mediaType || !protocol || !Number.isInteger(port) || port < 0 || port > 65535) return { ok: false, reason: `malformed media line "m=${value}"` };
+        current = {
+          media: mediaType,
+          port,
+          protocol,
+          formats,
+          payloadTypes: formats.map((f) => Number(f)).filter((n) => Number.isInteger(n) && n >= 0 && n <= 127),
+          rtpmap: new Map(),
+          fmtp: new Map(),
+        };
+        media.push(current);
+        break;
+      }
+      case 'a': {
+        const colon = value.indexOf(':');
+        const name = colon < 0 ? value : value.slice(0, colon);
+        const attr = colon < 0 ? '' : value.slice(colon + 1);
+        if (DIRECTIONS.has(name)) {
+          if (current) current.direction = name as MediaDirection;
+          else sessionDirection = name as MediaDirection;
+        } else if (current && name === 'rtpmap') {
+          const match = /^(\d+)\s+([^/\s]+)\/(\d+)(?:\/(\d+))?/.exec(attr);
+          if (match) {
+            const entry: RtpMapEntry = { encoding: match[2] ?? '', clockRate: Number(match[3]) };
+            if (match[4]) entry.channels = Number(match[4]);
+            current.rtpmap.set(Number(match[1]), entry);
+          }
+        } else if (current && name === 'fmtp') {
+          const match = /^(\d+)\s+(.*)$/.exec(attr);
+          if (match) current.fmtp.set(Number(match[1]), match[2] ?? '');
+        } else if (current && name === 'ptime') {
+          const ptime = Number(attr);
+          if (Number.isFinite(ptime) && ptime > 0) current.ptime = ptime;
+        }
+        break;
+      }
+      default:
+        // b=, t=, k=, i=, u=, e=, p=, z=, r= carry nothing the IVR acts on.
+        break;
+    }
+  }
+  if (!origin) return { ok: false, reason: 'SDP has no origin ("o=") line' };
+  const sdp: SessionDescription = { origin, sessionName, media };
+  if (sessionConnection) sdp.connection = sessionConnection;
+  if (sessionDirection) sdp.direction = sessionDirection;
+  return { ok: true, sdp };
+}
+
+export type G711Codec = 'PCMU' | 'PCMA';
+const STATIC_G711: ReadonlyMap<number, G711Codec> = new Map([
+  [0, 'PCMU'],
+  [8, 'PCMA'],
+]);
+/** Telephone events the IVR announces: the 16 DTMF keys and flash (RFC 4733 section 3.2). */
+export const TELEPHONE_EVENTS = '0-16';
+export const DEFAULT_TELEPHONE_EVENT_PT = 101;
+export const PTIME_MS = 20;
+
+/** What both sides agreed on: where to send RTP, and which payload types mean voice and DTMF. */
+export interface NegotiatedMedia {
+  remote: { address: string; port: number };
+  codec: { name: G711Codec; payloadType: number };
+  /** Absent when the peer offered no telephone-event; DTMF then only comes by SIP INFO. */
+  telephoneEventPayloadType?: number;
+  /** Our direction, as written in the answer (or read back from the peer's answer, inverted). */
+  direction: MediaDirection;
+}
+
+export type AnswerResult = { ok: true; media: NegotiatedMedia; sdp: string } | { ok: false; reason: string };
+export type AcceptResult = { ok: true; media: NegotiatedMedia } | { ok: false; reason: string };
+
+function g711CodecOf(media: SdpMedia, pt: number): G711Codec | undefined {
+  const mapped = media.rtpmap.get(pt);
+  if (!mapped) return STATIC_G711.get(pt);
+  const name = mapped.encoding.toUpperCase();
+  if ((name === 'PCMU' || name === 'PCMA') && mapped.clockRate === 8000 && (mapped.channels ?? 1) === 1) return name;
+  return undefined;
+}
+
+function telephoneEventPtOf(media: SdpMedia): number | undefined {
+  return media.payloadTypes.find((pt) => {
+    const mapped = media.rtpmap.get(pt);
+    return mapped !== undefined && mapped.encoding.toLowerCase() === 'telephone-event' && mapped.clockRate === 8000;
+  });
+}
+
+function describeFormats(media: SdpMedia): string {
+  return media.formats
+    .map((f) => {
+      const mapped = media.rtpmap.get(Number(f));
+      if (mapped) return `${mapped.encoding}/${mapped.clockRate} (${f})`;
+      return STATIC_G711.has(Number(f)) ? `${STATIC_G711.get(Number(f))} (${f})` : f;
+    })
+    .join(', ');
+}
+
+const RTP_PROFILES: ReadonlySet<string> = new Set(['RTP/AVP', 'RTP/AVPF']);
+
+const ANSWER_DIRECTION: Record<MediaDirection, MediaDirection> = {
+  sendrecv: 'sendrecv',
+  sendonly: 'recvonly',
+  recvonly: 'sendonly',
+  inactive: 'inactive',
+};
+
+interface ChosenStream {
+  index: number;
+  media: SdpMedia;
+  connection: SdpConnection;
+  codec: { name: G711Codec; payloadType: number };
+  telephoneEventPayloadType: number | undefined;
+}
+
+/** Picks the first audio stream with a codec we speak; codecs in the order the offerer prefers. */
+function chooseStream(sdp: SessionDescription, codecs: readonly G711Codec[]): ChosenStream | string {
+  const audio = sdp.media.map((media, index) => ({ media, index })).filter(({ media }) => media.media === 'audio' && media.port !== 0);
+  if (audio.length === 0) return 'the offer has no active audio stream';
+  const reasons: string[] = [];
+  for (const { media, index } of audio) {
+    if (!RTP_PROFILES.has(media.protocol)) {
+      reasons.push(`audio stream ${index} uses ${media.protocol}; the IVR speaks plain RTP/AVP (no SRTP)`);
+      continue;
+    }
+    const connection = media.connection ?? sdp.connection;
+    if (!connection) {
+      reasons.push(`audio stream ${index} has no connection address ("c=")`);
+      continue;
+    }
+    const payloadType = media.payloadTypes.find((pt) => {
+      const codec = g711CodecOf(media, pt);
+      return codec !== undefined && codecs.includes(codec);
+    });
+    if (payloadType === undefined) {
+      reasons.push(`no common codec: audio stream ${index} offers ${describeFormats(media) || 'nothing'}, the IVR speaks ${codecs.join(' and ')}`);
+      continue;
+    }
+    const name = g711CodecOf(media, payloadType) as G711Codec;
+    return { index, media, connection, codec: { name, payloadType }, telephoneEventPayloadType: telephoneEventPtOf(media) };
+  }
+  return reasons.join('; ');
+}
+
+export interface LocalMediaOptions {
+  /** The address the peer sends RTP to (our RTP socket's address as the peer can reach it). */
+  localAddress: string;
+  localPort: number;
+  /** o= session id and version; the caller keeps them so a later re-offer can increment the version. */
+  sessionId: string | number;
+  sessionVersion: string | number;
+  /** Codecs we accept, in our preference order when we make the offer. Default PCMU then PCMA. */
+  codecs?: readonly G711Codec[];
+}
+
+function addressTypeOf(address: string): 'IP4' | 'IP6' {
+  return address.includes(':') ? 'IP6' : 'IP4';
+}
+
+function sessionHeader(opts: LocalMediaOptions): string[] {
+  const type = addressTypeOf(opts.localAddress);
+  return [
+    'v=0',
+    `o=hotdesk ${opts.sessionId} ${opts.sessionVersion} IN ${type} ${opts.localAddress}`,
+    's=hotdesk IVR',
+    `c=IN ${type} ${opts.localAddress}`,
+    't=0 0',
+  ];
+}
+
+function toBody(lines: string[]): string {
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** Answers an offer (RFC 3264): one accepted audio stream, every other stream rejected with port 0. */
+export function answerOffer(offerText: string, opts: LocalMediaOptions): AnswerResult {
+  const parsed = parseSdp(offerText);
+  if (!parsed.ok) return { ok: false, reason: `unreadable offer: ${parsed.reason}` };
+  const sdp = parsed.sdp;
+  const chosen = chooseStream(sdp, opts.codecs ?? ['PCMU', 'PCMA']);
+  if (typeof chosen === 'string') return { ok: false, reason: chosen };
+
+  const direction = ANSWER_DIRECTION[chosen.media.direction ?? sdp.direction ?? 'sendrecv'];
+  const lines = sessionHeader(opts);
+  sdp.media.forEach((media, index) => {
+    if (index !== chosen.index) {
+      lines.push(`m=${media.media} 0 ${media.protocol} ${media.formats.join(' ')}`);
+      return;
+    }
+    const { codec, telephoneEventPayloadType: te } = chosen;
+    const formats = te === undefined ? [codec.payloadType] : [codec.payloadType, te];
+    lines.push(`m=audio ${opts.localPort} ${media.protocol} ${formats.join(' ')}`);
+    lines.push(`a=rtpmap:${codec.payloadType} ${codec.name}/8000`);
+    if (te !== undefined) {
+      lines.push(`a=rtpmap:${te} telephone-event/8000`, `a=fmtp:${te} ${TELEPHONE_EVENTS}`);
+    }
+    lines.push(`a=ptime:${PTIME_MS}`, `a=${direction}`);
+  });
+
+  const negotiated: NegotiatedMedia = {
+    remote: { address: chosen.connection.address, port: chosen.media.port },
+    codec: chosen.codec,
+    direction,
+  };
+  if (chosen.telephoneEventPayloadType !== undefined) negotiated.telephoneEventPayloadType = chosen.telephoneEventPayloadType;
+  return { ok: true, media: negotiated, sdp: toBody(lines) };
+}
+
+/** Our own offer, for an INVITE that came without SDP: the peer answers in its ACK. */
+export function buildOffer(opts: LocalMediaOptions & { telephoneEventPayloadType?: number }): string {
+  const codecs = opts.codecs ?? ['PCMU', 'PCMA'];
+  const te = opts.telephoneEventPayloadType ?? DEFAULT_TELEPHONE_EVENT_PT;
+  const pts = codecs.map((c) => (c === 'PCMU' ? 0 : 8));
+  const lines = sessionHeader(opts);
+  lines.push(`m=audio ${opts.localPort} RTP/AVP ${[...pts, te].join(' ')}`);
+  codecs.forEach((codec, i) => lines.push(`a=rtpmap:${pts[i]} ${codec}/8000`));
+  lines.push(`a=rtpmap:${te} telephone-event/8000`, `a=fmtp:${te} ${TELEPHONE_EVENTS}`, `a=ptime:${PTIME_MS}`, 'a=sendrecv');
+  return toBody(lines);
+}
+
+/** Reads the peer's answer to buildOffer(): the first codec it kept is the one both sides use. */
+export function acceptAnswer(answerText: string, codecs: readonly G711Codec[] = ['PCMU', 'PCMA']): AcceptResult {
+  const parsed = parseSdp(answerText);
+  if (!parsed.ok) return { ok: false, reason: `unreadable answer: ${parsed.reason}` };
+  const chosen = chooseStream(parsed.sdp, codecs);
+  if (typeof chosen === 'string') return { ok: false, reason: chosen };
+  const theirs = chosen.media.direction ?? parsed.sdp.direction ?? 'sendrecv';
+  const negotiated: NegotiatedMedia = {
+    remote: { address: chosen.connection.address, port: chosen.media.port },
+    codec: chosen.codec,
+    direction: ANSWER_DIRECTION[theirs],
+  };
+  if (chosen.telephoneEventPayloadType !== undefined) negotiated.telephoneEventPayloadType = chosen.telephoneEventPayloadType;
+  return { ok: true, media: negotiated };
+}
