@@ -1,0 +1,155 @@
+import http from 'node:http';
+import https from 'node:https';
+import { createInterface } from 'node:readline';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Query;
+  body?: unknown;
+  /** Defaults to application/json; SSA uses application/apply-patch+yaml (JSON is valid YAML). */
+  contentType?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** A non-2xx answer from the API server, with its Status body when there is one. */
+export class ApiError extends Error {
+  readonly statusCode: number;
+  readonly reason: string | undefined;
+  readonly body: unknown;
+
+  constructor(statusCode: number, body: unknown, what: string) {
+    const status = typeof body === 'object' && body !== null ? (body as { message?: string; reason?: string }) : undefined;
+    super(`${what}: ${statusCode} ${status?.message ?? String(body ?? '')}`.trim());
+    this.name = 'ApiError';
+    this.statusCode = statusCode;
+    this.reason = status?.reason;
+    this.body = body;
+  }
+}
+
+export function isStatus(err: unknown, code: number): boolean {
+  return err instanceof ApiError && err.statusCode === code;
+}
+
+export interface WatchEvent<T = unknown> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+/**
+ * Minimal JSON client over the kubeconfig's transport and credentials. client-node's generated
+ * APIs cover fixed kinds; the runtime needs any path (custom resources, subresources, apply
+ * patches, streaming watches), so it speaks REST directly with client-node's auth.
+ */
+export class KubeClient {
+  readonly kubeConfig: KubeConfig;
+  private readonly server: URL;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.kubeConfig = kubeConfig;
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.server = new URL(cluster.server);
+  }
+
+  async request<T>(opts: RequestOptions): Promise<T> {
+    const res = await this.open({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    const text = await readBody(res, opts.signal);
+    const parsed = parseJson(text);
+    const code = res.statusCode ?? 0;
+    if (code < 200 || code >= 300) throw new ApiError(code, parsed, `${opts.method} ${opts.path}`);
+    return parsed as T;
+  }
+
+  /**
+   * Streams watch events until the server ends the stream (resolves) or the connection fails or
+   * the server refuses (rejects with ApiError or the network error). Aborting resolves.
+   */
+  async watch<T>(path: string, query: Query, onEvent: (ev: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
+    const res = await this.open({ method: 'GET', path, query: { ...query, watch: true }, signal });
+    const code = res.statusCode ?? 0;
+    if (code !== 200) {
+      const text = await readBody(res, signal);
+      throw new ApiError(code, parseJson(text), `watch ${path}`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (err && !signal.aborted) reject(err);
+        else resolve();
+      };
+      const onAbort = () => {
+        res.destroy();
+        finish();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const lines = createInterface({ input: res, crlfDelay: Infinity });
+      lines.on('line', (line) => {
+        if (!line.trim()) return;
+        let ev: WatchEvent<T>;
+        try {
+          ev = JSON.parse(line) as WatchEvent<T>;
+        } catch {
+          return;
+        }
+        onEvent(ev);
+      });
+      res.on('error', (err) => finish(err));
+      res.on('aborted', () => finish(new Error('watch connection aborted')));
+      lines.on('close', () => finish());
+    });
+  }
+
+  private async open(opts: RequestOptions): Promise<http.IncomingMessage> {
+    const url = new URL(this.server.pathname.replace(/\/$/, '') + opts.path, this.server);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const reqOpts: https.RequestOptions = { method: opts.method, headers: { accept: 'application/json' } };
+    await this.kubeConfig.applyToHTTPSOptions(reqOpts);
+    let payload: string | undefined;
+    if (opts.body !== undefined) {
+      payload = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      reqOpts.headers = { ...reqOpts.headers, 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) };
+    }
+    if (url.protocol === 'http:') delete reqOpts.agent;
+    const mod = url.protocol === 'http:' ? http : https;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, reqOpts, resolve);
+      req.on('error', reject);
+      if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`${opts.method} ${opts.path}: timed out after ${opts.timeoutMs} ms`)));
+      if (opts.signal) {
+        if (opts.signal.aborted) req.destroy(new Error('aborted'));
+        else opts.signal.addEventListener('abort', () => req.destroy(new Error('aborted')), { once: true });
+      }
+      req.end(payload);
+    });
+  }
+}
+
+function readBody(res: http.IncomingMessage, signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+    signal?.addEventListener('abort', () => res.destroy(), { once: true });
+  });
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
