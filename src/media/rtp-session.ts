@@ -132,10 +132,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /**
    * Sends G.711 audio (one byte per sample) as 160-sample packets every 20 ms; the last packet is
-   * padded with silence. Calls queue behind each other. Resolves when the last packet is sent.
+   * padded with `padding` (the law's silence; give it for a dynamic payload type). Calls queue behind each other. Resolves when the last packet is sent.
    */
-  play(audio: Buffer, payloadType: number): Promise<PlayResult> {
-    const padding = silenceByte(lawForPayloadType(payloadType));
+  play(audio: Buffer, payloadType: number, padding: number = silenceByte(lawForPayloadType(payloadType))): Promise<PlayResult> {
     const next = this.#queue.then(() => this.#playNow(audio, payloadType, padding));
     this.#queue = next.catch(() => undefined);
     return next;

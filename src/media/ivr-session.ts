@@ -1,0 +1,235 @@
+/**
+ * The media half of one IVR call, independent of SIP: plays prompts to the caller and collects the
+ * keys they press, from RFC 4733 telephone-events on RTP or from SIP INFO requests the dialog hands
+ * in. The SIP side opens it (answering the offer), drives it, and closes it on BYE.
+ */
+import { DtmfEventAccumulator, isDtmfKey, type DtmfKey } from './dtmf.ts';
+import { PinCollector, type CollectOptions, type CollectResult } from './pin-collector.ts';
+import type { PromptName, PromptSet } from './prompts.ts';
+import { RtpSession, type RtpEndpoint } from './rtp-session.ts';
+import { answerOffer, type G711Codec, type NegotiatedMedia } from './sdp.ts';
+import type { RtpPacket } from './rtp-packet.ts';
+import { lawForPayloadType, silenceByte, type G711Law } from './g711.ts';
+
+const LAW_OF_CODEC: Record<G711Codec, G711Law> = { PCMU: 'mulaw', PCMA: 'alaw' };
+
+export class IvrSessionClosedError extends Error {
+  constructor() {
+    super('the IVR session was closed (caller hung up)');
+    this.name = 'IvrSessionClosedError';
+  }
+}
+
+export interface IvrMedia {
+  remote: RtpEndpoint;
+  /** The negotiated voice payload type: 0 (PCMU) or 8 (PCMA), or a dynamic one mapped to `codec`. */
+  codecPt: number;
+  /** Needed only when codecPt is dynamic; the static types say which law they are. */
+  codec?: G711Codec;
+  /** The negotiated telephone-event payload type; absent when the caller sends DTMF by SIP INFO only. */
+  dtmfPt?: number;
+}
+
+export interface IvrSessionOptions extends Partial<IvrMedia> {
+  /** Address to bind the RTP socket to. */
+  localHost: string;
+  localPort?: number;
+  portRange?: { min: number; max: number };
+  prompts: PromptSet;
+  /** Send to the address the caller's RTP comes from (NAT); see RtpSessionOptions.symmetric. */
+  symmetric?: boolean;
+}
+
+export interface PlayOptions {
+  /** Stop the prompt as soon as a key is pressed; the key still counts for the next collect(). */
+  bargeIn?: boolean;
+}
+
+interface PendingCollect {
+  collector: PinCollector;
+  resolve: (result: CollectResult) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class IvrSession {
+  readonly #rtp: RtpSession;
+  readonly #prompts: PromptSet;
+  readonly #accumulator = new DtmfEventAccumulator();
+  #media: IvrMedia | undefined;
+  /** Keys pressed while no collect() was running (type-ahead during a prompt). */
+  #typeAhead: DtmfKey[] = [];
+  #collecting: PendingCollect | undefined;
+  #bargeIn = false;
+  #closed = false;
+
+  private constructor(rtp: RtpSession, prompts: PromptSet) {
+    this.#rtp = rtp;
+    this.#prompts = prompts;
+    rtp.on('packet', (packet) => this.#onRtp(packet));
+    // A send failure (e.g. ICMP unreachable surfacing as ECONNREFUSED) must not crash the edge;
+    // the caller is gone and the dialog's BYE or timeout closes the session.
+    rtp.on('error', () => undefined);
+  }
+
+  static async open(opts: IvrSessionOptions): Promise<IvrSession> {
+    const rtp = await RtpSession.open({
+      host: opts.localHost,
+      ...(opts.localPort !== undefined ? { port: opts.localPort } : {}),
+      ...(opts.portRange ? { portRange: opts.portRange } : {}),
+      ...(opts.symmetric !== undefined ? { symmetric: opts.symmetric } : {}),
+    });
+    const session = new IvrSession(rtp, opts.prompts);
+    if (opts.remote && opts.codecPt !== undefined) {
+      session.setMedia({ remote: opts.remote, codecPt: opts.codecPt, ...(opts.dtmfPt !== undefined ? { dtmfPt: opts.dtmfPt } : {}) });
+    }
+    return session;
+  }
+
+  /**
+   * Opens a session for an INVITE's offer: binds the RTP socket, answers with its port, and sets the
+   * negotiated media. On failure (no common codec) nothing stays open and the reason suits a 488.
+   */
+  static async answer(
+    offerSdp: string,
+    opts: Omit<IvrSessionOptions, keyof IvrMedia> & { advertisedAddress: string; sessionId: string | number; sessionVersion: string | number; codecs?: readonly G711Codec[] },
+  ): Promise<{ ok: true; session: IvrSession; answerSdp: string; media: NegotiatedMedia } | { ok: false; reason: string }> {
+    const session = await IvrSession.open(opts);
+    const answer = answerOffer(offerSdp, {
+      localAddress: opts.advertisedAddress,
+      localPort: session.local.port,
+      sessionId: opts.sessionId,
+      sessionVersion: opts.sessionVersion,
+      ...(opts.codecs ? { codecs: opts.codecs } : {}),
+    });
+    if (!answer.ok) {
+      await session.close();
+      return answer;
+    }
+    session.setMedia(mediaOf(answer.media));
+    return { ok: true, session, answerSdp: answer.sdp, media: answer.media };
+  }
+
+  /** Where the caller must send RTP: the port for our SDP. */
+  get local(): RtpEndpoint {
+    return this.#rtp.local;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sets or changes the negotiated media (late offer answered in the ACK, or a re-INVITE). */
+  setMedia(media: IvrMedia): void {
+    this.#media = media;
+    this.#rtp.setRemote(media.remote);
+  }
+
+  /** Plays one prompt to the end (or until a key, with bargeIn). Rejects with IvrSessionClosedError on close. */
+  async play(name: PromptName, opts: PlayOptions = {}): Promise<void> {
+    const media = this.#requireMedia();
+    const law = media.codec ? LAW_OF_CODEC[media.codec] : lawForPayloadType(media.codecPt);
+    const audio = this.#prompts.audio(name, law);
+    if (opts.bargeIn && this.#typeAhead.length > 0) return;
+    this.#bargeIn = opts.bargeIn ?? false;
+    try {
+      await this.#rtp.play(audio, media.codecPt, silenceByte(law));
+    } finally {
+      this.#bargeIn = false;
+    }
+    if (this.#closed) throw new IvrSessionClosedError();
+  }
+
+  /**
+   * Collects keys until the terminator, maxDigits or a timeout; keys pressed before the call (during
+   * the prompt) count. Rejects with IvrSessionClosedError on close.
+   */
+  collect(opts: CollectOptions): Promise<CollectResult> {
+    if (this.#closed) return Promise.reject(new IvrSessionClosedError());
+    if (this.#collecting) return Promise.reject(new Error('collect() is already running on this session'));
+    const collector = new PinCollector(opts, performance.now());
+    while (this.#typeAhead.length > 0 && !collector.result) collector.press(this.#typeAhead.shift() as DtmfKey, performance.now());
+    if (collector.result) return Promise.resolve(collector.result);
+    return new Promise((resolve, reject) => {
+      this.#collecting = { collector, resolve, reject, timer: undefined };
+      this.#armTimer();
+    });
+  }
+
+  /** A key from a SIP INFO request (application/dtmf-relay or application/dtmf, see dtmf-info.ts). */
+  injectInfoDigit(key: string): void {
+    const normalised = key.toUpperCase();
+    if (isDtmfKey(normalised)) this.#onKey(normalised);
+  }
+
+  /** Forgets type-ahead keys, e.g. before asking again after a wrong PIN. */
+  clearDigits(): void {
+    this.#typeAhead = [];
+  }
+
+  /** Ends playback and collection (BYE or CANCEL) and releases the RTP port. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pending = this.#collecting;
+    this.#collecting = undefined;
+    if (pending) {
+      clearTimeout(pending.timer);
+      pending.reject(new IvrSessionClosedError());
+    }
+    await this.#rtp.close();
+  }
+
+  #requireMedia(): IvrMedia {
+    if (this.#closed) throw new IvrSessionClosedError();
+    if (!this.#media) throw new Error('IVR session has no negotiated media yet (call setMedia after the SDP exchange)');
+    return this.#media;
+  }
+
+  #onRtp(packet: RtpPacket): void {
+    const dtmfPt = this.#media?.dtmfPt;
+    if (dtmfPt === undefined || packet.payloadType !== dtmfPt) return;
+    const key = this.#accumulator.push(packet);
+    if (key) this.#onKey(key);
+  }
+
+  #onKey(key: DtmfKey): void {
+    if (this.#closed) return;
+    if (this.#bargeIn) this.#rtp.stop();
+    const pending = this.#collecting;
+    if (!pending) {
+      this.#typeAhead.push(key);
+      return;
+    }
+    const result = pending.collector.press(key, performance.now());
+    if (result) this.#settle(result);
+    else this.#armTimer();
+  }
+
+  #armTimer(): void {
+    const pending = this.#collecting;
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    const deadline = pending.collector.nextDeadline();
+    if (deadline === undefined || deadline === Number.POSITIVE_INFINITY) return;
+    pending.timer = setTimeout(() => {
+      const result = pending.collector.tick(performance.now());
+      if (result) this.#settle(result);
+      else this.#armTimer();
+    }, Math.max(0, deadline - performance.now()));
+  }
+
+  #settle(result: CollectResult): void {
+    const pending = this.#collecting;
+    if (!pending) return;
+    this.#collecting = undefined;
+    clearTimeout(pending.timer);
+    pending.resolve(result);
+  }
+}
+
+function mediaOf(negotiated: NegotiatedMedia): IvrMedia {
+  const media: IvrMedia = { remote: negotiated.remote, codecPt: negotiated.codec.payloadType, codec: negotiated.codec.name };
+  if (negotiated.telephoneEventPayloadType !== undefined) media.dtmfPt = negotiated.telephoneEventPayloadType;
+  return media;
+}
