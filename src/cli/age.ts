@@ -11,7 +11,7 @@ function pair(major: number, majorUnit: string, minor: number, minorUnit: string
 
 /**
  * Renders an elapsed time the way kubectl's AGE column does: precise while it is short, coarser as it
- * grows (90s, 5m30s, 42m, 2h3m, 20h, 3d4h, 40d, 2y10d, 9y), so users read both tools the same way.
+ * grows (90s, 5m30s, 42m, 3h5m, 20h, 3d4h, 40d, 2y10d, 9y), so users read both tools the same way.
  */
 export function formatAge(elapsedMs: number): string {
   const seconds = Math.trunc(elapsedMs / SECOND);

@@ -80,7 +80,9 @@ function expectPositionals(command: CommandName, got: string[], names: string[])
 }
 
 /** Turns the plugin's arguments (as kubectl passes them, without "hotdesk") into an invocation. */
-export function parseCommandLine(argv: string[]): Invocation {
+export function parseCommandLine(args: string[]): Invocation {
+  // kubectl's flag library also takes "-n=hq" for "-n hq"; node's parser would keep the "=".
+  const argv = args.flatMap((a) => (/^-[a-zA-Z]=/.test(a) ? [a.slice(0, 2), a.slice(3)] : [a]));
   const { word, index } = findCommand(argv);
   if (word === undefined || word === 'help') {
     const topic = word === 'help' ? argv.slice(index + 1).find((a) => !a.startsWith('-')) : undefined;

@@ -64,7 +64,7 @@ export function renderWho(desks: DeskOccupancy[], opts: { allNamespaces: boolean
     d.state,
     d.extension ?? '',
     d.displayName ?? d.user ?? '',
-    d.state === 'idle' ? '' : ageSince(d.since, opts.now),
+    d.user === undefined && d.extension === undefined ? '' : ageSince(d.since, opts.now),
   ]);
   return opts.allNamespaces
     ? renderTable(['namespace', ...headers], rows.map((row, i) => [desks[i]!.namespace, ...row]))
