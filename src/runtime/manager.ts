@@ -226,8 +226,11 @@ export class Manager {
     return this.stopping;
   }
 
-  /** start(), then wait for SIGTERM or SIGINT and stop gracefully. Resolves when stopped. */
-  async run(): Promise<void> {
+  /**
+   * start(), then wait for SIGTERM or SIGINT and stop gracefully. Resolves when stopped; onStarted
+   * runs once start() has returned (server bound, caches synced, campaign begun).
+   */
+  async run(onStarted?: (mgr: Manager) => void): Promise<void> {
     const stopped = new Promise<void>((resolve) => {
       const onSignal = (sig: NodeJS.Signals) => {
         this.logger.info({ signal: sig }, 'shutting down');
@@ -239,6 +242,7 @@ export class Manager {
       process.on('SIGINT', onSignal);
     });
     await this.start();
+    onStarted?.(this);
     await stopped;
   }
 

@@ -104,6 +104,8 @@ export class KubeClient {
         }
         onEvent(ev);
       });
+      // readline re-emits the response's errors (ECONNRESET when the server goes away); unhandled it would crash.
+      lines.on('error', (err) => finish(err));
       res.on('error', (err) => finish(err));
       res.on('aborted', () => finish(new Error('watch connection aborted')));
       lines.on('close', () => finish());
