@@ -1,0 +1,106 @@
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { API_GROUP, API_VERSION, CATEGORY, GROUP_VERSION, KINDS, type KindKey } from './group.ts';
+import type { AnySchema, OpenApiSchema } from './schema.ts';
+
+/** A hot-desk object as read from the API server. */
+export interface Resource<K extends string, Spec, Status> {
+  apiVersion: typeof GROUP_VERSION;
+  kind: K;
+  metadata: V1ObjectMeta;
+  spec: Spec;
+  status?: Status;
+}
+
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  jsonPath: string;
+  description: string;
+  /** 0 shows in `kubectl get`; higher only with `-o wide`. */
+  priority?: number;
+}
+
+export interface KindDefinition {
+  key: KindKey;
+  /** What `kubectl explain <kind>` prints first. */
+  description: string;
+  spec: AnySchema;
+  status: AnySchema;
+  printerColumns: PrinterColumn[];
+}
+
+/** The CustomResourceDefinition object, as plain data ready for YAML. */
+export interface CustomResourceDefinition {
+  apiVersion: 'apiextensions.k8s.io/v1';
+  kind: 'CustomResourceDefinition';
+  metadata: { name: string; labels: Record<string, string> };
+  spec: {
+    group: string;
+    names: { kind: string; listKind: string; plural: string; singular: string; shortNames: string[]; categories: string[] };
+    scope: 'Namespaced';
+    versions: {
+      name: string;
+      served: true;
+      storage: true;
+      subresources: { status: Record<string, never> };
+      additionalPrinterColumns: PrinterColumn[];
+      schema: { openAPIV3Schema: OpenApiSchema };
+    }[];
+  };
+}
+
+export const AGE_COLUMN: PrinterColumn = {
+  name: 'Age',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+  description: 'Time since the object was created.',
+};
+
+export function readyColumn(what: string): PrinterColumn {
+  return { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: `Whether the ${what} is ready.` };
+}
+
+export function customResourceDefinition(def: KindDefinition): CustomResourceDefinition {
+  const names = KINDS[def.key];
+  const root: OpenApiSchema = {
+    type: 'object',
+    description: def.description,
+    properties: {
+      apiVersion: { type: 'string', description: 'Versioned schema of this object; always hotdesk.io/v1alpha1 here.' },
+      kind: { type: 'string', description: `The object's kind: ${names.kind}.` },
+      // The API server documents metadata itself and refuses any description here.
+      metadata: { type: 'object' },
+      spec: def.spec.openapi,
+      status: def.status.openapi,
+    },
+    required: ['spec'],
+  };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${names.plural}.${API_GROUP}`,
+      labels: { 'app.kubernetes.io/name': 'hotdesk-operator', 'app.kubernetes.io/part-of': 'hotdesk-operator' },
+    },
+    spec: {
+      group: API_GROUP,
+      names: {
+        kind: names.kind,
+        listKind: `${names.kind}List`,
+        plural: names.plural,
+        singular: names.singular,
+        shortNames: [...names.shortNames],
+        categories: [CATEGORY],
+      },
+      scope: 'Namespaced',
+      versions: [{
+        name: API_VERSION,
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        additionalPrinterColumns: [...def.printerColumns, AGE_COLUMN],
+        schema: { openAPIV3Schema: root },
+      }],
+    },
+  };
+}

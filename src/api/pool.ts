@@ -1,0 +1,187 @@
+import { conditionsField, observedGenerationField } from './conditions.ts';
+import { customResourceDefinition, readyColumn, type KindDefinition, type Resource } from './crd.ts';
+import {
+  DIAL_CODE_MAX_LENGTH,
+  DIAL_CODE_PATTERN,
+  FEATURE_CODE_PRESET_NAMES,
+  FEATURE_CODE_RULES,
+} from './feature-codes.ts';
+import { duration, objectName, secretKey, timeOfDay, timeZone } from './fields.ts';
+import { KINDS } from './group.ts';
+import { celString, arr, int, intOrString, map, obj, str, type Infer, type InferInput } from './schema.ts';
+
+function dialCode(field: string, description: string) {
+  return str({
+    description: `${description} Digits, * and # only.`,
+    maxLength: DIAL_CODE_MAX_LENGTH,
+    minLength: 1,
+    rules: [{ rule: `self.matches(${celString(DIAL_CODE_PATTERN)})`, message: `${field} may contain only digits, * and #, e.g. *77*` }],
+  });
+}
+
+function port(description: string, defaultPort: number) {
+  return int({ description, minimum: 1, maximum: 65535, default: defaultPort });
+}
+
+export const pbxSchema = obj({
+  host: str({ description: 'Host name or IP address of the tenant PBX the edge proxies to.', minLength: 1, maxLength: 253 }),
+  port: port('SIP port of the PBX.', 5060),
+  transport: str({ description: 'SIP transport towards the PBX: udp, tcp or tls.', enum: ['udp', 'tcp', 'tls'], default: 'udp' }),
+  domain: str({ description: 'SIP domain (the host part of users\' addresses); defaults to pbx.host.', maxLength: 253 }),
+}, { description: 'The upstream PBX this pool\'s phones register to through the edge.', required: ['host'] });
+
+export const featureCodesSchema = obj({
+  preset: str({
+    description: 'Codes users already know: 3cx (*77*EXT* login, *77*5* logout) or yeastar (*93 login, *093 logout); custom sets none. Fields below override the preset one by one.',
+    enum: FEATURE_CODE_PRESET_NAMES,
+    default: '3cx',
+  }),
+  login: dialCode('featureCodes.login', 'Plain login code: the IVR asks for the extension, then the PIN. Overrides the preset.'),
+  logout: dialCode('featureCodes.logout', 'Logout code; the hot-desk logout key dials it too. Overrides the preset.'),
+  loginWithExtension: obj({
+    prefix: dialCode('featureCodes.loginWithExtension.prefix', 'Dialled before the extension, e.g. *77* for 3CX.'),
+    suffix: str({
+      description: 'Dialled after the extension, e.g. * for 3CX; may be empty. Digits, * and # only.',
+      maxLength: DIAL_CODE_MAX_LENGTH,
+      default: '',
+      rules: [{ rule: "self == '' || self.matches('^[*#]+$')", message: 'featureCodes.loginWithExtension.suffix may contain only * and # (a digit would merge into the extension)' }],
+    }),
+  }, {
+    description: 'Login with the extension in the code (prefix + extension + suffix, e.g. *77*101*); the IVR then asks only for the PIN. Overrides the preset.',
+    required: ['prefix'],
+  }),
+}, {
+  description: 'Feature codes the edge answers. No code may be a prefix of another, or the longer one could never be dialled.',
+  default: {},
+  rules: FEATURE_CODE_RULES,
+});
+
+export const emergencySchema = obj({
+  numbers: arr(str({
+    description: 'An emergency number, digits only, e.g. 911 or 112.',
+    minLength: 1,
+    maxLength: 15,
+    rules: [{ rule: "self.matches('^[0-9]+$')", message: 'emergency.numbers entries must be digits only, e.g. 911 or 112' }],
+  }), {
+    description: 'Numbers any phone of the pool may dial, logged in or not. Idle phones can dial nothing else.',
+    minItems: 1,
+    maxItems: 16,
+    listType: 'set',
+  }),
+  callerIdHeader: str({
+    description: 'SIP header carrying the desk\'s location label on emergency calls, so the call shows where the desk is, not who sat there last.',
+    pattern: '^[A-Za-z0-9-]+$',
+    maxLength: 64,
+    default: 'P-Emergency-Info',
+  }),
+  callerId: str({
+    description: 'Caller number presented on emergency calls from idle phones (e.g. the site\'s main number), so the emergency service can call back.',
+    pattern: '^\\+?[0-9]+$',
+    maxLength: 32,
+  }),
+}, { description: 'Emergency calling: which numbers always go through and how the caller\'s location is sent.', required: ['numbers'] });
+
+export const sessionPolicySchema = obj({
+  loggedInElsewhere: str({
+    description: 'When a user logs in while logged in at another desk: kick ends the other session, refuse rejects the new login, allow keeps both.',
+    enum: ['kick', 'refuse', 'allow'],
+    default: 'kick',
+  }),
+  maxDuration: duration('sessionPolicy.maxDuration', { description: 'Sessions end after this long. Unset: no limit.' }),
+  dailyLogoutTime: timeOfDay('sessionPolicy.dailyLogoutTime', 'Every session ends at this local time each day, so forgotten logins do not block desks. Unset: none.'),
+  timeZone: timeZone('sessionPolicy.timeZone', 'Time zone of dailyLogoutTime.'),
+  idleTimeout: duration('sessionPolicy.idleTimeout', { description: 'Sessions end after this long without calls. Unset: never.' }),
+  retention: duration('sessionPolicy.retention', { description: 'Ended sessions are deleted this long after they end.', default: '24h' }),
+}, { description: 'When sessions end on their own and what happens when a user logs in twice.', default: {} });
+
+export const pinPolicySchema = obj({
+  minLength: int({ description: 'Fewest digits a PIN may have.', minimum: 4, maximum: 12, default: 4 }),
+  maxLength: int({ description: 'Most digits a PIN may have; at least minLength.', minimum: 4, maximum: 16, default: 8 }),
+  maxAttempts: int({ description: 'Wrong PINs in a row before the user is locked out.', minimum: 1, maximum: 10, default: 3 }),
+  lockoutDuration: duration('pinPolicy.lockoutDuration', { description: 'How long a locked-out user cannot log in.', default: '15m' }),
+}, {
+  description: 'PIN rules checked by the login IVR.',
+  default: {},
+  rules: [{
+    rule: 'self.minLength <= self.maxLength',
+    message: 'pinPolicy.minLength must not be greater than pinPolicy.maxLength: lower minLength or raise maxLength',
+    fieldPath: '.minLength',
+  }],
+});
+
+const QUANTITY_PATTERN = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+
+function quantities(description: string) {
+  return map(intOrString({ description: 'A quantity, e.g. 100m or 128Mi.', pattern: QUANTITY_PATTERN }), { description, maxProperties: 16 });
+}
+
+export const edgeSchema = obj({
+  replicas: int({ description: 'Edge pods serving this pool; all state is in the API, so any number works. 0 stops the pool\'s edge.', minimum: 0, maximum: 20, default: 1 }),
+  image: str({ description: 'Edge image; defaults to the operator\'s own image.', maxLength: 512 }),
+  serviceType: str({
+    description: 'Type of the Service phones reach the edge through.',
+    enum: ['ClusterIP', 'NodePort', 'LoadBalancer'],
+    default: 'ClusterIP',
+  }),
+  sipPort: port('SIP port (UDP and TCP) phones send to.', 5060),
+  httpPort: port('HTTP port phones fetch their provisioning files from.', 8080),
+  metricsPort: port('Port of the edge\'s /metrics.', 9090),
+  resources: obj({
+    requests: quantities('Minimum resources, e.g. cpu: 100m, memory: 128Mi.'),
+    limits: quantities('Maximum resources, e.g. memory: 256Mi.'),
+  }, { description: 'Compute resources of each edge pod.' }),
+  provisioningAuth: obj({
+    secretRef: obj({
+      name: objectName('Name of the Secret, in the pool\'s namespace.'),
+      usernameKey: secretKey('Key of the user name in the Secret.', 'username'),
+      passwordKey: secretKey('Key of the password in the Secret.', 'password'),
+    }, { description: 'Secret holding the user name and password.', required: ['name'] }),
+  }, { description: 'HTTP basic authentication phones must present to fetch their files. Unset: none (restrict access by network).', required: ['secretRef'] }),
+}, {
+  description: 'The edge pods the operator runs for this pool.',
+  default: {},
+  rules: [{
+    rule: 'self.sipPort != self.httpPort && self.sipPort != self.metricsPort && self.httpPort != self.metricsPort',
+    message: 'edge: sipPort, httpPort and metricsPort must be three different ports',
+  }],
+});
+
+export const poolSpecSchema = obj({
+  pbx: pbxSchema,
+  featureCodes: featureCodesSchema,
+  emergency: emergencySchema,
+  sessionPolicy: sessionPolicySchema,
+  pinPolicy: pinPolicySchema,
+  edge: edgeSchema,
+}, { description: 'Desired state of the pool: its PBX, codes and policies.', required: ['pbx', 'emergency'] });
+
+export const poolStatusSchema = obj({
+  conditions: conditionsField('Ready: the edge is serving the pool.'),
+  observedGeneration: observedGenerationField(),
+  edgeReadyReplicas: int({ description: 'Edge pods ready to serve.', minimum: 0 }),
+  devices: int({ description: 'Devices in the pool.', minimum: 0 }),
+  occupiedDevices: int({ description: 'Devices with a user logged in.', minimum: 0 }),
+}, { description: 'Observed state of the pool, written by the controller.' });
+
+export type HotDeskPoolSpec = Infer<typeof poolSpecSchema>;
+export type HotDeskPoolSpecInput = InferInput<typeof poolSpecSchema>;
+export type HotDeskPoolStatus = Infer<typeof poolStatusSchema>;
+export type HotDeskPool = Resource<typeof KINDS.pool.kind, HotDeskPoolSpec, HotDeskPoolStatus>;
+export type FeatureCodesSpec = HotDeskPoolSpec['featureCodes'];
+export type SessionPolicySpec = HotDeskPoolSpec['sessionPolicy'];
+export type PinPolicySpec = HotDeskPoolSpec['pinPolicy'];
+
+export const poolDefinition: KindDefinition = {
+  key: 'pool',
+  description: 'HotDeskPool: a group of hot-desk phones in front of one PBX, with the feature codes, emergency numbers and session and PIN policies they share.',
+  spec: poolSpecSchema,
+  status: poolStatusSchema,
+  printerColumns: [
+    { name: 'PBX', type: 'string', jsonPath: '.spec.pbx.host', description: 'The upstream PBX.' },
+    { name: 'Devices', type: 'integer', jsonPath: '.status.devices', description: 'Devices in the pool.' },
+    { name: 'Occupied', type: 'integer', jsonPath: '.status.occupiedDevices', description: 'Devices with a user logged in.' },
+    readyColumn('pool\'s edge'),
+  ],
+};
+
+export const poolCrd = customResourceDefinition(poolDefinition);
