@@ -17,9 +17,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends espeak-ng sox \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
+# Only the prompt texts: editing other sources does not re-synthesise the audio.
+COPY package.json ./
 COPY scripts/gen-prompts.sh scripts/gen-prompts.sh
-ENV HOTDESK_PROMPTS_DIR=/build/prompts
-RUN mkdir -p "$HOTDESK_PROMPTS_DIR" && bash scripts/gen-prompts.sh
+COPY src/media/prompt-texts.ts src/media/prompt-texts.ts
+RUN bash scripts/gen-prompts.sh /build/prompts
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
