@@ -51,7 +51,7 @@ export const featureCodesSchema = obj({
     required: ['prefix'],
   }),
 }, {
-  description: 'Feature codes the edge answers. No code may be a prefix of another, or the longer one could never be dialled.',
+  description: 'Feature codes the edge answers. No code may be a prefix of another, or the longer one could never be dialled; a code may begin with loginWithExtension.prefix only as a complete dial such as *77*5* (that extension is then reserved for it).',
   default: {},
   rules: FEATURE_CODE_RULES,
 });
