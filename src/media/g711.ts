@@ -40,7 +40,7 @@ export function linearToAlaw(sample: number): number {
     value = -value - 1;
   }
   let segment = 0;
-  while (segment < 8 && value > (0x1f << segment)) segment++;
+  while (segment < 8 && value >= 0x20 << segment) segment++;
   if (segment >= 8) return 0x7f ^ signMask;
   const mantissa = segment < 2 ? (value >> 1) & 0x0f : (value >> segment) & 0x0f;
   return ((segment << 4) | mantissa) ^ signMask;
