@@ -24,7 +24,7 @@ export function helmCrdTemplate(crd: CustomResourceDefinition): string {
   const nameLine = `  name: ${crd.metadata.name}\n`;
   if (!yaml.includes(`metadata:\n${nameLine}`)) throw new Error(`${crd.metadata.name}: unexpected metadata layout`);
   const keep = '  {{- if .Values.crds.keep }}\n  annotations:\n    helm.sh/resource-policy: keep\n  {{- end }}\n';
-  return `${HEADER}{{- if .Values.crds.enabled }}\n${yaml.replace(`metadata:\n${nameLine}`, `metadata:\n${nameLine}${keep}`)}{{- end }}\n`;
+  return `{{- if .Values.crds.enabled }}\n${HEADER}${yaml.replace(`metadata:\n${nameLine}`, `metadata:\n${nameLine}${keep}`)}{{- end }}\n`;
 }
 
 function fileName(crd: CustomResourceDefinition): string {
