@@ -112,6 +112,9 @@ export interface StrOptions<E extends readonly string[] = readonly string[]> ext
 type StrType<O> = O extends { enum: readonly (infer E extends string)[] } ? E : string;
 
 export function str<const O extends StrOptions>(opts: O): Schema<StrType<O>, StrType<O>, IsDefaulted<O>> {
+  if (opts.enum && opts.default !== undefined && !opts.enum.includes(opts.default)) {
+    throw new Error(`schema: default "${opts.default}" is not one of ${opts.enum.join(', ')}`);
+  }
   return node({
     type: 'string',
     ...defined({ format: opts.format, pattern: opts.pattern, enum: opts.enum, minLength: opts.minLength, maxLength: opts.maxLength }),
