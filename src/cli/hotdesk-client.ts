@@ -1,6 +1,7 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, GROUP_VERSION, KINDS } from '../api/group.ts';
 import type { DeviceView, SessionView, UserView } from './resources.ts';
+import { withServerRetries } from './retry.ts';
 
 /** Who wrote the objects this plugin creates, as shown in managedFields. */
 export const FIELD_MANAGER = 'kubectl-hotdesk';
@@ -17,9 +18,9 @@ export class HotDeskClient {
 
   async #list<T>(plural: Plural, namespace: string | undefined): Promise<T[]> {
     const common = { group: API_GROUP, version: API_VERSION, plural };
-    const list = namespace === undefined
-      ? await this.#api.listClusterCustomObject(common)
-      : await this.#api.listNamespacedCustomObject({ ...common, namespace });
+    const list = await withServerRetries(() => namespace === undefined
+      ? this.#api.listClusterCustomObject(common)
+      : this.#api.listNamespacedCustomObject({ ...common, namespace }));
     return ((list as { items?: T[] }).items ?? []);
   }
 
@@ -37,25 +38,25 @@ export class HotDeskClient {
   }
 
   async getDevice(namespace: string, name: string): Promise<DeviceView> {
-    return (await this.#api.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: KINDS.device.plural, name })) as DeviceView;
+    return (await withServerRetries(() => this.#api.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: KINDS.device.plural, name }))) as DeviceView;
   }
 
   async getSession(namespace: string, name: string): Promise<SessionView> {
-    return (await this.#api.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: KINDS.session.plural, name })) as SessionView;
+    return (await withServerRetries(() => this.#api.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: KINDS.session.plural, name }))) as SessionView;
   }
 
   async createSession(namespace: string, session: SessionView): Promise<SessionView> {
     const body = { apiVersion: GROUP_VERSION, kind: KINDS.session.kind, ...session };
-    return (await this.#api.createNamespacedCustomObject({
+    return (await withServerRetries(() => this.#api.createNamespacedCustomObject({
       group: API_GROUP, version: API_VERSION, namespace, plural: KINDS.session.plural, body, fieldManager: FIELD_MANAGER,
-    })) as SessionView;
+    }))) as SessionView;
   }
 
   /** Deletes a session, but only the very object that was listed (uid precondition), not a namesake. */
   async deleteSession(namespace: string, name: string, uid: string | undefined): Promise<void> {
-    await this.#api.deleteNamespacedCustomObject({
+    await withServerRetries(() => this.#api.deleteNamespacedCustomObject({
       group: API_GROUP, version: API_VERSION, namespace, plural: KINDS.session.plural, name,
       ...(uid ? { body: { preconditions: { uid } } } : {}),
-    });
+    }));
   }
 }

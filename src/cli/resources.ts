@@ -1,8 +1,21 @@
-/**
- * The parts of the hot-desk resources this plugin reads. Structural, so objects from the API server
- * (which may carry more fields) fit, and every field is optional the way it is on the wire.
- */
+import type { HotDeskDeviceSpec, HotDeskDeviceStatus } from '../api/device.ts';
+import type { HotDeskSessionSpec, HotDeskSessionStatus } from '../api/session.ts';
+import type { HotDeskUserSpec } from '../api/user.ts';
 
+/**
+ * The hot-desk objects as this plugin reads them: the API's own types, loosened so that an object
+ * missing a field (an older version, a hand-made object) is shown rather than crashing the plugin.
+ */
+interface Loose<Spec, Status> {
+  metadata?: ObjectMeta;
+  spec?: Partial<Spec>;
+  status?: Status;
+}
+
+/**
+ * Object metadata as JSON from the custom-objects API. client-node's V1ObjectMeta types timestamps
+ * as Date, but custom objects are not deserialized, so they arrive as RFC 3339 strings.
+ */
 export interface ObjectMeta {
   name?: string;
   namespace?: string;
@@ -12,27 +25,9 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
 }
 
-export interface UserView {
-  metadata?: ObjectMeta;
-  spec?: { pool?: string; extension?: string; displayName?: string; hotDeskingEnabled?: boolean };
-}
-
-export interface DeviceView {
-  metadata?: ObjectMeta;
-  spec?: { mac?: string; vendor?: string; model?: string; pool?: string; location?: string };
-  status?: {
-    phase?: string;
-    occupant?: { user?: string; extension?: string; session?: string };
-    configRevision?: string;
-    lastResync?: { sentAt?: string; acknowledgedAt?: string };
-  };
-}
-
-export interface SessionView {
-  metadata?: ObjectMeta;
-  spec?: { device?: string; user?: string; origin?: string; expiresAt?: string };
-  status?: { phase?: string; startedAt?: string; endedAt?: string; endReason?: string; message?: string };
-}
+export type UserView = Loose<HotDeskUserSpec, unknown>;
+export type DeviceView = Loose<HotDeskDeviceSpec, HotDeskDeviceStatus>;
+export type SessionView = Loose<HotDeskSessionSpec, HotDeskSessionStatus>;
 
 /** Objects are matched within one namespace: names are only unique there. */
 export function namespacedKey(obj: { metadata?: ObjectMeta }, name?: string): string {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiException } from '@kubernetes/client-node';
 import { describeError } from '../../src/cli/errors.ts';
+import { retryAfterMs } from '../../src/cli/retry.ts';
 
 const server = 'https://127.0.0.1:6443';
 
@@ -19,4 +20,17 @@ test('errors read as kubectl prints them: the server Status, connection problems
     [new Error('something odd'), 'error: something odd'],
   ];
   for (const [err, expected] of cases) assert.equal(describeError(err, server), expected);
+});
+
+test('only 429 and 5xx answers with Retry-After are retried, after the time the server asks for (capped)', () => {
+  const cases: [unknown, number | undefined][] = [
+    [new ApiException(429, 'x', '{}', { 'retry-after': '1' }), 1_000],
+    [new ApiException(503, 'x', '{}', { 'Retry-After': '2' }), 2_000],
+    [new ApiException(429, 'x', '{}', { 'retry-after': '3600' }), 10_000],
+    [new ApiException(429, 'x', '{}', {}), undefined],
+    [new ApiException(500, 'x', '{}', { 'retry-after': 'soon' }), undefined],
+    [new ApiException(404, 'x', '{}', { 'retry-after': '1' }), undefined],
+    [new Error('fetch failed'), undefined],
+  ];
+  for (const [err, expected] of cases) assert.equal(retryAfterMs(err), expected);
 });

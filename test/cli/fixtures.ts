@@ -1,3 +1,4 @@
+import type { SessionPhase } from '../../src/api/session.ts';
 import type { DeviceView, SessionView, UserView } from '../../src/cli/resources.ts';
 
 /** Small builders for the objects the plugin reads, as the API server would return them. */
@@ -10,7 +11,7 @@ export function device(name: string, mac: string, status: DeviceView['status'] =
   return { metadata: { name, namespace }, spec: { mac, vendor: 'yealink', model: 'T54W', pool: 'main', location: `${name} floor 3` }, status };
 }
 
-export function session(name: string, deviceName: string, userName: string, phase: string | undefined, extra: Partial<NonNullable<SessionView['status']>> = {}, namespace = 'hq'): SessionView {
+export function session(name: string, deviceName: string, userName: string, phase: SessionPhase | undefined, extra: Partial<NonNullable<SessionView['status']>> = {}, namespace = 'hq'): SessionView {
   return {
     metadata: { name, namespace, uid: `uid-${name}`, creationTimestamp: '2025-03-01T11:00:00Z' },
     spec: { device: deviceName, user: userName, origin: 'featureCode' },

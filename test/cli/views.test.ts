@@ -68,7 +68,7 @@ test('who: the occupant is matched within the device namespace, and -A adds a NA
 });
 
 test('who: a recorded occupant whose session or user is gone still shows what is known', () => {
-  const devices = [device('desk-1', 'x', { phase: 'Occupied', occupant: { user: 'zed', extension: '199' } })];
+  const devices = [device('desk-1', '001565aabb01', { phase: 'Occupied', occupant: { user: 'zed', extension: '199' } })];
   assert.equal(renderWho(deskOccupancy(devices, users, []), { allNamespaces: false, now }), [
     'DEVICE   POOL   STATE      EXTENSION   USER   SINCE',
     'desk-1   main   occupied   199         zed    <unknown>',
