@@ -228,6 +228,8 @@ export class Informer<T extends KubeObject = KubeObject> {
           if (rv) this.resourceVersion = rv;
         },
         child.signal,
+        // The server ends the watch at timeoutSeconds; silence well past that means a dead connection.
+        (timeout + 30) * 1000,
       );
     } finally {
       signal.removeEventListener('abort', onAbort);

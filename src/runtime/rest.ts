@@ -72,8 +72,9 @@ export class KubeClient {
    * Streams watch events until the server ends the stream (resolves) or the connection fails or
    * the server refuses (rejects with ApiError or the network error). Aborting resolves.
    */
-  async watch<T>(path: string, query: Query, onEvent: (ev: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
-    const res = await this.open({ method: 'GET', path, query: { ...query, watch: true }, signal });
+  async watch<T>(path: string, query: Query, onEvent: (ev: WatchEvent<T>) => void, signal: AbortSignal, idleTimeoutMs?: number): Promise<void> {
+    // The idle timeout catches a connection that died silently (no FIN/RST), which would otherwise hang forever.
+    const res = await this.open({ method: 'GET', path, query: { ...query, watch: true }, signal, timeoutMs: idleTimeoutMs });
     const code = res.statusCode ?? 0;
     if (code !== 200) {
       const text = await readBody(res, signal);
