@@ -56,6 +56,12 @@ export const deviceSpecSchema = obj({
     description: 'Free-form options passed to the provisioning template (custom templates read them).',
     maxProperties: 64,
   }),
+  provisioningAuth: obj({
+    secretRef: obj({
+      name: objectName('Name of the Secret, in the device\'s namespace.'),
+      passwordKey: secretKey('Key of the password in the Secret.', 'provisioningPassword'),
+    }, { description: 'Secret holding the password.', required: ['name'] }),
+  }, { description: 'HTTP Digest password this phone presents to fetch its provisioning file; the user name is the MAC. Each phone has its own, so one phone cannot fetch another\'s credentials. Unset: the edge does not serve this phone\'s file.', required: ['secretRef'] }),
   customTemplate: obj({
     configMapRef: configMapKeyRef('ConfigMap key holding the Mustache template.'),
   }, { description: 'Provisioning template for vendor custom.', required: ['configMapRef'] }),

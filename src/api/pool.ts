@@ -130,13 +130,11 @@ export const edgeSchema = obj({
     requests: quantities('Minimum resources, e.g. cpu: 100m, memory: 128Mi.'),
     limits: quantities('Maximum resources, e.g. memory: 256Mi.'),
   }, { description: 'Compute resources of each edge pod.' }),
-  provisioningAuth: obj({
-    secretRef: obj({
-      name: objectName('Name of the Secret, in the pool\'s namespace.'),
-      usernameKey: secretKey('Key of the user name in the Secret.', 'username'),
-      passwordKey: secretKey('Key of the password in the Secret.', 'password'),
-    }, { description: 'Secret holding the user name and password.', required: ['name'] }),
-  }, { description: 'HTTP basic authentication phones must present to fetch their files. Unset: none (restrict access by network).', required: ['secretRef'] }),
+  advertisedHost: str({
+    description: 'Host name or address phones use to reach this pool\'s edge (the load balancer\'s name, say); written into their provisioning files. Defaults to the edge Service\'s cluster DNS name.',
+    maxLength: 253,
+    pattern: '^[A-Za-z0-9.-]+$',
+  }),
 }, {
   description: 'The edge pods the operator runs for this pool.',
   default: {},
@@ -153,6 +151,11 @@ export const poolSpecSchema = obj({
   sessionPolicy: sessionPolicySchema,
   pinPolicy: pinPolicySchema,
   edge: edgeSchema,
+  keyPolicy: str({
+    description: 'How a user\'s keys land on a desk phone: shift puts a logout key first and moves the user\'s keys down by one (as 3CX does), replace keeps the user\'s keys in place with the logout key last, none writes only the user\'s keys.',
+    enum: ['shift', 'replace', 'none'],
+    default: 'shift',
+  }),
 }, { description: 'Desired state of the pool: its PBX, codes and policies.', required: ['pbx', 'emergency'] });
 
 export const poolStatusSchema = obj({
