@@ -1,0 +1,505 @@
+/**
+ * The SIP core of the edge: transports, parsing and limits, transactions, and a stateful proxy
+ * (RFC 3261 §16) with a drachtio-like handler API:
+ *
+ *   const proxy = new SipProxy({ host: '127.0.0.1', udpPort: 5060, tcpPort: 5060 });
+ *   proxy.on('request', (req, res) => {
+ *     if (req.method === 'INVITE' && isFeatureCode(req)) return answer(proxy, req, res, {...}); // uas.ts
+ *     if (!allowed(req)) return res.send(403, { reason: 'Emergency Calls Only' });
+ *     return req.proxy({ destination: { host: pbx, port: 5060, transport: 'udp' } });
+ *   });
+ *   await proxy.listen();
+ *
+ * The core handles by itself: retransmissions, 100 Trying, CANCEL, ACKs for non-2xx, loose
+ * routing of in-dialog requests that carry our Record-Route, responses to forwarded requests,
+ * and 400 answers to malformed requests. In-dialog requests for a local dialog (uas.ts) go to
+ * that dialog. Everything else reaches the 'request' handler.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from '../log.ts';
+import { resolveLimits, SourceRateLimiter, type SipLimits } from './limits.ts';
+import { decrementMaxForwards, computeLoopHash, isLooping } from './loop-detection.ts';
+import {
+  appendHeader,
+  cloneMessage,
+  getHeader,
+  prependHeader,
+  removeHeader,
+  setHeader,
+  shiftHeader,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+} from './message.ts';
+import { methodLabel, type SipMetricsHook } from './metrics.ts';
+import { tagOf } from './name-addr.ts';
+import { parseMessage } from './parser.ts';
+import type { SipParseError } from './parse-error.ts';
+import { IncomingRequest, ServerResponse, type ProxyOutcome, type ProxyRequestOptions } from './request-context.ts';
+import { buildResponse } from './response-builder.ts';
+import { destinationOfUri, isOwnVia, nextHop, popOwnRoutes, topRouteIsOwn, type LocalIdentity } from './routing.ts';
+import { serializeMessage } from './serializer.ts';
+import { DEFAULT_TIMERS, TransactionLayer, type ClientTransaction, type ServerTransaction, type TimerSettings } from './transaction.ts';
+import { StreamTransport, type TlsSettings } from './transport-tcp.ts';
+import { UdpTransport } from './transport-udp.ts';
+import { viaTransportToken, type SipAddress, type SipTransport, type TransportProtocol } from './transport.ts';
+import { tryParseUri } from './uri.ts';
+import { BRANCH_MAGIC_COOKIE, newBranch, parseVia, responseTarget, serializeVia, stampReceived } from './via.ts';
+
+export interface SipProxyOptions {
+  /** Address to bind, default 127.0.0.1. */
+  host?: string;
+  /** Host written into our Via, Record-Route and Contact; default `host` (or 127.0.0.1 for 0.0.0.0). */
+  advertisedHost?: string;
+  /** UDP port (0 = free port), or false for no UDP. Default 5060. */
+  udpPort?: number | false;
+  /** TCP port (0 = free port), or false for no TCP. Default 5060. */
+  tcpPort?: number | false;
+  /** TLS listener; absent or false for none. */
+  tls?: (TlsSettings & { port: number }) | false;
+  limits?: Partial<SipLimits>;
+  /** Transaction timers; tests shorten T1. */
+  timers?: Partial<TimerSettings>;
+  metrics?: SipMetricsHook;
+  logger?: Logger;
+  idleConnectionTimeoutMs?: number;
+}
+
+export type RequestHandler = (req: IncomingRequest, res: ServerResponse) => void | Promise<void>;
+
+/** A local dialog endpoint (uas.ts) that receives in-dialog requests matched by Call-ID and tag. */
+export interface LocalDialogEndpoint {
+  receiveRequest(req: IncomingRequest, res: ServerResponse): void;
+  receiveAck(ack: SipRequest): void;
+}
+
+export class SipTimeoutError extends Error {
+  constructor(method: string) {
+    super(`${method} timed out without a final response`);
+    this.name = 'SipTimeoutError';
+  }
+}
+
+interface ForwardContext {
+  client: ClientTransaction | undefined;
+  forwarded: SipRequest;
+  destination: SipAddress;
+  cancelRequested: boolean;
+  cancelSent: boolean;
+}
+
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
+const WHITESPACE_ONLY = /^[\r\n\t ]*$/;
+
+export class SipProxy {
+  readonly #options: SipProxyOptions;
+  readonly #limits: SipLimits;
+  readonly #timers: TimerSettings;
+  readonly #metrics: SipMetricsHook;
+  readonly #rateLimiter: SourceRateLimiter | undefined;
+  readonly #transports = new Map<TransportProtocol, SipTransport>();
+  readonly #bound = new Map<TransportProtocol, SipAddress>();
+  readonly #handlers: RequestHandler[] = [];
+  readonly #dialogs = new Map<string, LocalDialogEndpoint>();
+  readonly #layer: TransactionLayer;
+  readonly #advertisedHost: string;
+  #identity: LocalIdentity = { hosts: new Set(), ports: new Set() };
+
+  constructor(options: SipProxyOptions = {}) {
+    this.#options = options;
+    this.#limits = resolveLimits(options.limits);
+    this.#timers = { ...DEFAULT_TIMERS, ...options.timers };
+    this.#metrics = options.metrics ?? {};
+    const rate = this.#limits.rateLimit;
+    this.#rateLimiter = rate ? new SourceRateLimiter(rate.messagesPerSecond, rate.burst) : undefined;
+    const host = options.host ?? '127.0.0.1';
+    this.#advertisedHost = options.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+    this.#layer = new TransactionLayer(
+      { send: (message, destination) => this.#send(message, destination), isReliable: (d) => d.transport !== 'udp' },
+      this.#timers,
+    );
+  }
+
+  /** Registers a handler for requests that the core does not handle itself. */
+  on(event: 'request', handler: RequestHandler): this {
+    if (event !== 'request') throw new Error(`unknown event ${String(event)}`);
+    this.#handlers.push(handler);
+    return this;
+  }
+
+  get timers(): Readonly<TimerSettings> {
+    return this.#timers;
+  }
+
+  get advertisedHost(): string {
+    return this.#advertisedHost;
+  }
+
+  /** Live transaction counts (for tests and diagnostics). */
+  get transactionCounts(): { server: number; client: number } {
+    return { server: this.#layer.serverCount, client: this.#layer.clientCount };
+  }
+
+  /** Starts every configured transport; resolves with the bound addresses. */
+  async listen(): Promise<SipAddress[]> {
+    const host = this.#options.host ?? '127.0.0.1';
+    const onMessage = (data: Buffer, source: SipAddress): void => this.#receive(data, source);
+    const onFramingError = (): void => this.#metrics.parseError?.('framing');
+    const { udpPort = 5060, tcpPort = 5060, tls } = this.#options;
+    if (udpPort !== false) {
+      this.#transports.set('udp', new UdpTransport({ host, port: udpPort, onMessage, onError: (err) => this.#options.logger?.debug({ err }, 'udp socket error') }));
+    }
+    const stream = { host, onMessage, onFramingError, maxMessageBytes: this.#limits.maxMessageBytes, idleTimeoutMs: this.#options.idleConnectionTimeoutMs };
+    if (tcpPort !== false) this.#transports.set('tcp', new StreamTransport({ ...stream, port: tcpPort }));
+    if (tls) this.#transports.set('tls', new StreamTransport({ ...stream, port: tls.port, tls }));
+    for (const [protocol, transport] of this.#transports) this.#bound.set(protocol, await transport.listen());
+    const hosts = new Set([this.#advertisedHost.toLowerCase(), host.toLowerCase()]);
+    this.#identity = { hosts, ports: new Set([...this.#bound.values()].map((a) => a.port)) };
+    return [...this.#bound.values()];
+  }
+
+  /** The bound address of a transport (after listen). */
+  address(protocol: TransportProtocol): SipAddress {
+    const bound = this.#bound.get(protocol);
+    if (bound === undefined) throw new Error(`no ${protocol} transport`);
+    return bound;
+  }
+
+  async close(): Promise<void> {
+    this.#layer.abortAll();
+    await Promise.all([...this.#transports.values()].map((t) => t.close()));
+    this.#transports.clear();
+  }
+
+  // ---- helpers for uas.ts / uac.ts -------------------------------------------------------
+
+  /** A Via value for a request we originate or forward over `protocol`, with a new branch. */
+  localVia(protocol: TransportProtocol, loopHash?: string): string {
+    const port = this.address(protocol).port;
+    return serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(protocol), host: this.#advertisedHost, port, params: { branch: newBranch(loopHash), rport: null } });
+  }
+
+  /** Our SIP URI on a transport, for Contact and Record-Route. */
+  localUri(protocol: TransportProtocol, user?: string, extraParams = ''): string {
+    const port = this.address(protocol).port;
+    const transportParam = protocol === 'udp' ? '' : `;transport=${protocol}`;
+    return `sip:${user === undefined ? '' : `${user}@`}${this.#advertisedHost}:${port}${transportParam}${extraParams}`;
+  }
+
+  /**
+   * Sends a request we originate through a client transaction (retransmitted on UDP) and
+   * resolves with its final response; rejects with SipTimeoutError or a transport error.
+   */
+  request(request: SipRequest, destination: SipAddress, onProvisional?: (response: SipResponse) => void): Promise<SipResponse> {
+    return new Promise((resolve, reject) => {
+      this.#layer.startClient(request, destination, {
+        onResponse: (response) => (response.status < 200 ? onProvisional?.(response) : resolve(response)),
+        onTimeout: () => reject(new SipTimeoutError(request.method)),
+        onTransportError: reject,
+      });
+    });
+  }
+
+  /** Sends a message outside any transaction (ACK for 2xx, 2xx retransmissions). */
+  sendStateless(message: SipMessage, destination: SipAddress): Promise<void> {
+    return this.#send(message, destination);
+  }
+
+  registerDialog(callId: string, localTag: string, endpoint: LocalDialogEndpoint): void {
+    this.#dialogs.set(`${callId}|${localTag}`, endpoint);
+  }
+
+  unregisterDialog(callId: string, localTag: string): void {
+    this.#dialogs.delete(`${callId}|${localTag}`);
+  }
+
+  // ---- receive path ----------------------------------------------------------------------
+
+  #receive(data: Buffer, source: SipAddress): void {
+    if (this.#rateLimiter && !this.#rateLimiter.allow(source.address, Date.now())) {
+      this.#metrics.rateLimited?.();
+      return;
+    }
+    if (data.length <= 4 && WHITESPACE_ONLY.test(data.toString('latin1'))) return; // keep-alive
+    const result = parseMessage(data, { framing: source.transport === 'udp' ? 'datagram' : 'stream', limits: this.#limits });
+    if (!result.ok) {
+      this.#metrics.parseError?.(result.error.reason);
+      this.#rejectMalformed(result.error, source);
+      return;
+    }
+    const message = result.message;
+    try {
+      if (message.kind === 'request') {
+        this.#metrics.requestReceived?.(methodLabel(message.method));
+        this.#receiveRequest(message, source);
+      } else {
+        this.#metrics.responseReceived?.(message.status);
+        this.#receiveResponse(message);
+      }
+    } catch (err) {
+      this.#options.logger?.warn({ err }, 'SIP message handling failed');
+    }
+  }
+
+  /** 400 (505 for a bad version) when we can tell where to send it; otherwise the input is dropped. */
+  #rejectMalformed(error: SipParseError, source: SipAddress): void {
+    const partial = error.partial;
+    if (partial?.kind !== 'request' || partial.method === 'ACK') return;
+    const topVia = getHeader(partial, 'via');
+    const via = topVia === undefined ? undefined : parseVia(topVia);
+    if (via === undefined) return;
+    setHeader(partial, 'via', serializeVia(stampReceived(via, source.address, source.port)));
+    const status = error.reason === 'unsupported-version' ? 505 : 400;
+    const response = buildResponse(partial, status, { reason: error.phrase, toTag: randomTag() });
+    this.#send(response, this.#responseDestination(partial, source)).catch(() => {});
+  }
+
+  #responseDestination(request: SipRequest, source: SipAddress): SipAddress {
+    if (source.transport !== 'udp') return source;
+    const topVia = getHeader(request, 'via');
+    const via = topVia === undefined ? undefined : parseVia(topVia);
+    if (via === undefined) return source;
+    const target = responseTarget(via);
+    return { transport: 'udp', address: target.host, port: target.port };
+  }
+
+  #receiveRequest(request: SipRequest, source: SipAddress): void {
+    const topVia = parseVia(getHeader(request, 'via')!);
+    if (topVia !== undefined) setHeader(request, 'via', serializeVia(stampReceived(topVia, source.address, source.port)));
+
+    if (request.method === 'ACK') return this.#receiveAck(request, source);
+    const existing = this.#layer.matchServer(request);
+    if (existing) return existing.receiveRetransmission();
+
+    const tx = this.#layer.createServer(request, this.#responseDestination(request, source));
+    if (tx === undefined) {
+      // RFC 2543 peers without a branch cannot be matched; refuse rather than guess.
+      const response = buildResponse(request, 400, { reason: 'Missing Via Branch' });
+      this.#send(response, this.#responseDestination(request, source)).catch(() => {});
+      return;
+    }
+    if (request.method === 'CANCEL') return this.#receiveCancel(request, tx);
+    if (request.method === 'INVITE') this.#respond(tx, buildResponse(request, 100));
+
+    const req = new IncomingRequest(request, source, (r, options) => this.#forward(r, tx, options));
+    tx.context = req;
+    const res = new ServerResponse(request, tx, randomTag(), () => {});
+
+    const toTag = tagOf(getHeader(request, 'to'));
+    if (toTag !== undefined) {
+      const dialog = this.#dialogs.get(`${getHeader(request, 'call-id')}|${toTag}`);
+      if (dialog) return dialog.receiveRequest(req, res);
+      if (topRouteIsOwn(request, this.#identity)) {
+        void this.#forwardInDialog(req, tx);
+        return;
+      }
+    }
+    this.#dispatch(req, res);
+  }
+
+  #dispatch(req: IncomingRequest, res: ServerResponse): void {
+    if (this.#handlers.length === 0) {
+      res.send(501, { reason: 'No Handler' });
+      return;
+    }
+    for (const handler of this.#handlers) {
+      try {
+        const pending = handler(req, res);
+        if (pending instanceof Promise) {
+          pending.catch((err: unknown) => {
+            this.#options.logger?.warn({ err, method: req.method }, 'SIP request handler failed');
+            if (!res.finalSent) res.send(500, { reason: 'Handler Error' });
+          });
+        }
+      } catch (err) {
+        this.#options.logger?.warn({ err, method: req.method }, 'SIP request handler failed');
+        if (!res.finalSent) res.send(500, { reason: 'Handler Error' });
+      }
+    }
+  }
+
+  #receiveAck(ack: SipRequest, source: SipAddress): void {
+    const tx = this.#layer.matchServer(ack);
+    if (tx && tx.state !== 'accepted') {
+      tx.receiveAck(); // ACK for a non-2xx: hop-by-hop, ends here
+      return;
+    }
+    const toTag = tagOf(getHeader(ack, 'to'));
+    const dialog = toTag === undefined ? undefined : this.#dialogs.get(`${getHeader(ack, 'call-id')}|${toTag}`);
+    if (dialog) return dialog.receiveAck(ack);
+    if (topRouteIsOwn(ack, this.#identity)) {
+      const forwarded = cloneMessage(ack);
+      popOwnRoutes(forwarded, this.#identity);
+      const hop = nextHop(forwarded, tryParseUri);
+      if (hop) this.#forwardStatelessAck(forwarded, hop);
+      return;
+    }
+    if (this.#handlers.length > 0) {
+      const req = new IncomingRequest(ack, source, async (r, options) => {
+        const forwarded = cloneMessage(r.message);
+        if (options.requestUri) forwarded.uri = options.requestUri;
+        this.#forwardStatelessAck(forwarded, { transport: options.destination.transport ?? 'udp', address: options.destination.host, port: options.destination.port });
+        return { status: 0 };
+      });
+      this.#dispatch(req, new ServerResponse(ack, undefined, '', () => {}));
+    }
+  }
+
+  /** ACK for a 2xx is end to end (RFC 3261 §13.2.2.4): forward it without a transaction. */
+  #forwardStatelessAck(ack: SipRequest, destination: SipAddress): void {
+    const mf = decrementMaxForwards(getHeader(ack, 'max-forwards'));
+    if (!mf.ok || !this.#transports.has(destination.transport)) return;
+    setHeader(ack, 'max-forwards', String(mf.value));
+    // Deterministic branch so a retransmitted ACK gets the same one (stateless forwarding).
+    const incoming = getHeader(ack, 'via') ?? '';
+    const branch = BRANCH_MAGIC_COOKIE + createHash('sha1').update(incoming).digest('hex').slice(0, 20);
+    const via = serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(destination.transport), host: this.#advertisedHost, port: this.address(destination.transport).port, params: { branch, rport: null } });
+    prependHeader(ack, 'via', via);
+    this.#send(ack, destination).catch(() => {});
+  }
+
+  #receiveCancel(cancel: SipRequest, cancelTx: ServerTransaction): void {
+    const inviteTx = this.#layer.matchCancelled(cancel);
+    if (inviteTx === undefined) {
+      this.#respond(cancelTx, buildResponse(cancel, 481));
+      return;
+    }
+    this.#respond(cancelTx, buildResponse(cancel, 200, { toTag: tagOf(getHeader(inviteTx.lastResponse ?? inviteTx.request, 'to')) }));
+    if (inviteTx.finalSent) return;
+    const forward = inviteTx.context as ForwardContext | IncomingRequest | undefined;
+    if (forward instanceof IncomingRequest || forward === undefined) {
+      this.#respond(inviteTx, buildResponse(inviteTx.request, 487, { toTag: randomTag() }));
+      forward?.markCancelled();
+      return;
+    }
+    forward.cancelRequested = true;
+    if (forward.client?.hasProvisional) this.#sendCancel(forward);
+  }
+
+  /** CANCEL for a forwarded INVITE, on the same branch (RFC 3261 §9.1, §16.10). */
+  #sendCancel(context: ForwardContext): void {
+    if (context.cancelSent) return;
+    context.cancelSent = true;
+    const invite = context.forwarded;
+    const cancel: SipRequest = { kind: 'request', method: 'CANCEL', uri: invite.uri, version: invite.version, headers: [], body: Buffer.alloc(0) };
+    for (const name of ['via', 'route']) {
+      const values = name === 'via' ? [getHeader(invite, 'via')!] : invite.headers.filter((h) => h.name === 'route').map((h) => h.value);
+      for (const value of values) appendHeader(cancel, name, value);
+    }
+    for (const name of ['max-forwards', 'from', 'to', 'call-id']) {
+      const value = getHeader(invite, name);
+      if (value !== undefined) appendHeader(cancel, name, value);
+    }
+    appendHeader(cancel, 'cseq', `${getHeader(invite, 'cseq')!.trim().split(/\s+/)[0]} CANCEL`);
+    this.request(cancel, context.destination).catch(() => {});
+  }
+
+  #receiveResponse(response: SipResponse): void {
+    const tx = this.#layer.matchClient(response);
+    if (tx) return tx.receive(response);
+    // No transaction: a 2xx retransmission for a forwarded INVITE. Pass it on statelessly.
+    const topVia = parseVia(getHeader(response, 'via') ?? '');
+    if (topVia === undefined || !isOwnVia(topVia, this.#identity)) return;
+    const upstream = cloneMessage(response);
+    shiftHeader(upstream, 'via');
+    const next = parseVia(getHeader(upstream, 'via') ?? '');
+    if (next === undefined) return;
+    const target = responseTarget(next);
+    const protocol = next.transport.toLowerCase() as TransportProtocol;
+    if (!this.#transports.has(protocol)) return;
+    this.#send(upstream, { transport: protocol, address: target.host, port: target.port }).catch(() => {});
+  }
+
+  // ---- forwarding --------------------------------------------------------------------------
+
+  #forwardInDialog(req: IncomingRequest, tx: ServerTransaction): Promise<ProxyOutcome> {
+    const forwarded = cloneMessage(req.message);
+    popOwnRoutes(forwarded, this.#identity);
+    const hop = nextHop(forwarded, tryParseUri);
+    if (hop === undefined) {
+      this.#respond(tx, buildResponse(req.message, 400, { reason: 'Bad Route' }));
+      return Promise.resolve({ status: 400 });
+    }
+    return this.#forwardPrepared(req, tx, forwarded, hop, false);
+  }
+
+  #forward(req: IncomingRequest, tx: ServerTransaction, options: ProxyRequestOptions): Promise<ProxyOutcome> {
+    const forwarded = cloneMessage(req.message);
+    popOwnRoutes(forwarded, this.#identity);
+    if (options.requestUri !== undefined) forwarded.uri = options.requestUri;
+    for (const name of options.headers?.remove ?? []) removeHeader(forwarded, name);
+    for (const [name, value] of options.headers?.add ?? []) appendHeader(forwarded, name, value);
+    const { host, port, transport = 'udp' } = options.destination;
+    const recordRoute = options.recordRoute ?? (DIALOG_CREATING.has(req.method) && !req.inDialog);
+    return this.#forwardPrepared(req, tx, forwarded, { transport, address: host, port }, recordRoute);
+  }
+
+  #forwardPrepared(req: IncomingRequest, tx: ServerTransaction, forwarded: SipRequest, destination: SipAddress, recordRoute: boolean): Promise<ProxyOutcome> {
+    const fail = (status: number, reason?: string): Promise<ProxyOutcome> => {
+      this.#respond(tx, buildResponse(req.message, status, { reason, toTag: randomTag() }));
+      return Promise.resolve({ status });
+    };
+    if (tx.finalSent) return Promise.resolve({ status: tx.lastResponse?.status ?? 0 });
+    const mf = decrementMaxForwards(getHeader(forwarded, 'max-forwards'));
+    if (!mf.ok) return fail(483);
+    setHeader(forwarded, 'max-forwards', String(mf.value));
+    const loopHash = computeLoopHash(req.message);
+    if (isLooping(req.message, loopHash, (via) => isOwnVia(via, this.#identity))) return fail(482);
+    if (!this.#transports.has(destination.transport)) return fail(503, `No ${destination.transport.toUpperCase()} Transport`);
+
+    if (recordRoute) {
+      // Two entries when the transport changes (RFC 5658), so each side reaches us on its own.
+      const inbound = req.source.transport;
+      if (inbound !== destination.transport && this.#transports.has(inbound)) prependHeader(forwarded, 'record-route', `<${this.localUri(inbound, undefined, ';lr')}>`);
+      prependHeader(forwarded, 'record-route', `<${this.localUri(destination.transport, undefined, ';lr')}>`);
+    }
+    prependHeader(forwarded, 'via', this.localVia(destination.transport, loopHash));
+
+    const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false };
+    tx.context = context;
+    return new Promise<ProxyOutcome>((resolve) => {
+      context.client = this.#layer.startClient(forwarded, destination, {
+        onResponse: (response) => {
+          if (response.status === 100) return;
+          const upstream = cloneMessage(response);
+          shiftHeader(upstream, 'via');
+          this.#respond(tx, upstream);
+          if (response.status < 200) {
+            if (context.cancelRequested) this.#sendCancel(context);
+            return;
+          }
+          resolve({ status: response.status, response });
+        },
+        onTimeout: () => {
+          if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 408, { toTag: randomTag() }));
+          resolve({ status: 408 });
+        },
+        onTransportError: (err) => {
+          this.#options.logger?.debug({ err: err.message }, 'forwarding failed');
+          if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 503, { reason: 'Next Hop Unreachable', toTag: randomTag() }));
+          resolve({ status: 503 });
+        },
+      });
+    });
+  }
+
+  // ---- send path -----------------------------------------------------------------------------
+
+  #respond(tx: ServerTransaction, response: SipResponse): void {
+    tx.respond(response);
+  }
+
+  #send(message: SipMessage, destination: SipAddress): Promise<void> {
+    const transport = this.#transports.get(destination.transport);
+    if (transport === undefined) return Promise.reject(new Error(`no ${destination.transport} transport`));
+    if (message.kind === 'request') this.#metrics.requestSent?.(methodLabel(message.method));
+    else this.#metrics.responseSent?.(message.status);
+    return transport.send(destination, serializeMessage(message));
+  }
+}
+
+export function randomTag(): string {
+  return randomBytes(6).toString('hex');
+}
+
+export { destinationOfUri };

@@ -1,0 +1,57 @@
+/**
+ * Cuts a TCP/TLS byte stream into whole SIP messages using Content-Length (RFC 3261 §18.3):
+ * handles partial reads, several messages per chunk and CRLF keep-alives (RFC 5626 §3.5.1).
+ * A framing error is fatal for the connection because the stream cannot be resynchronised.
+ */
+import { findHeadEnd } from './parser.ts';
+
+export type FramerEvent = { kind: 'message'; data: Buffer } | { kind: 'keepalive' } | { kind: 'error'; problem: string };
+
+const CONTENT_LENGTH_LINE = /^(?:content-length|l)[ \t]*:[ \t]*(\d{1,10})[ \t]*$/im;
+
+export class StreamFramer {
+  readonly #maxMessageBytes: number;
+  #buffer: Buffer = Buffer.alloc(0);
+  #failed = false;
+
+  constructor(maxMessageBytes: number) {
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /** Feeds a chunk; returns every event it completes (messages in order). */
+  push(chunk: Buffer): FramerEvent[] {
+    if (this.#failed) return [];
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    const events: FramerEvent[] = [];
+    for (;;) {
+      let start = 0;
+      while (start < this.#buffer.length && (this.#buffer[start] === 0x0d || this.#buffer[start] === 0x0a)) start++;
+      if (start > 0) {
+        // A double CRLF ping is answered with a single CRLF pong by the transport.
+        if (start >= 4 && this.#buffer.subarray(0, 4).toString('latin1') === '\r\n\r\n') events.push({ kind: 'keepalive' });
+        this.#buffer = this.#buffer.subarray(start);
+      }
+      if (this.#buffer.length === 0) return events;
+      const bounds = findHeadEnd(this.#buffer);
+      if (bounds === undefined) {
+        if (this.#buffer.length > this.#maxMessageBytes) return this.#fail(events, 'message too large');
+        return events;
+      }
+      const head = this.#buffer.toString('latin1', 0, bounds.headEnd);
+      const m = CONTENT_LENGTH_LINE.exec(head);
+      const bodyLength = m ? Number(m[1]) : 0;
+      const total = bounds.bodyStart + bodyLength;
+      if (total > this.#maxMessageBytes) return this.#fail(events, 'message too large');
+      if (this.#buffer.length < total) return events;
+      events.push({ kind: 'message', data: Buffer.from(this.#buffer.subarray(0, total)) });
+      this.#buffer = this.#buffer.subarray(total);
+    }
+  }
+
+  #fail(events: FramerEvent[], problem: string): FramerEvent[] {
+    this.#failed = true;
+    this.#buffer = Buffer.alloc(0);
+    events.push({ kind: 'error', problem });
+    return events;
+  }
+}

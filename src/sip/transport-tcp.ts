@@ -1,0 +1,142 @@
+/**
+ * SIP over TCP and TLS (RFC 3261 §18, §26.2): one code path, TLS just wraps the sockets.
+ * Connections are reused per remote address:port in both directions, so a response goes back
+ * on the connection its request arrived on, and idle connections are closed after a timeout.
+ */
+import { createServer as createTcpServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { StreamFramer } from './stream-framer.ts';
+import { addressKey, type MessageSink, type SipAddress, type SipTransport } from './transport.ts';
+
+export interface TlsSettings {
+  /** PEM certificate chain and key served to peers. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA bundle to verify peers we connect to; default is Node's bundle. */
+  ca?: string | Buffer;
+  /** Verify the peer's certificate on outbound connections (default true). */
+  rejectUnauthorized?: boolean;
+}
+
+export interface StreamTransportOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  onMessage: MessageSink;
+  /** Called when a connection has to be dropped for unframeable input. */
+  onFramingError?: (problem: string, source: SipAddress) => void;
+  maxMessageBytes: number;
+  /** Connections without traffic for this long are closed (default 5 minutes). */
+  idleTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Present: the transport is TLS; absent: plain TCP. */
+  tls?: TlsSettings;
+}
+
+export class StreamTransport implements SipTransport {
+  readonly protocol: 'tcp' | 'tls';
+  readonly reliable = true;
+  readonly #options: StreamTransportOptions;
+  readonly #connections = new Map<string, Socket>();
+  readonly #pending = new Map<string, Promise<Socket>>();
+  #server: Server | undefined;
+
+  constructor(options: StreamTransportOptions) {
+    this.#options = options;
+    this.protocol = options.tls ? 'tls' : 'tcp';
+  }
+
+  get openConnections(): number {
+    return this.#connections.size;
+  }
+
+  listen(): Promise<SipAddress> {
+    const tls = this.#options.tls;
+    const server = tls
+      ? createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => this.#adopt(socket))
+      : createTcpServer((socket) => this.#adopt(socket));
+    this.#server = server;
+    // A failed TLS handshake surfaces here; it concerns one peer only.
+    server.on('tlsClientError', () => {});
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#options.port, this.#options.host, () => {
+        server.off('error', reject);
+        const bound = server.address();
+        if (bound === null || typeof bound === 'string') return reject(new Error('stream transport bound to a pipe'));
+        resolve({ transport: this.protocol, address: bound.address, port: bound.port });
+      });
+    });
+  }
+
+  async send(destination: { address: string; port: number }, data: Buffer): Promise<void> {
+    const socket = await this.#connectionTo(destination);
+    await new Promise<void>((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())));
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#connections.values()) socket.destroy();
+    this.#connections.clear();
+    const server = this.#server;
+    this.#server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  #connectionTo(destination: { address: string; port: number }): Promise<Socket> {
+    const key = addressKey(destination);
+    const existing = this.#connections.get(key);
+    if (existing && !existing.destroyed) return Promise.resolve(existing);
+    const pending = this.#pending.get(key);
+    if (pending) return pending;
+    const connecting = new Promise<Socket>((resolve, reject) => {
+      const tls = this.#options.tls;
+      const socket: Socket = tls
+        ? tlsConnect({
+            host: destination.address,
+            port: destination.port,
+            ca: tls.ca,
+            rejectUnauthorized: tls.rejectUnauthorized ?? true,
+            servername: /^[\d.:]+$/.test(destination.address) ? undefined : destination.address,
+          } as ConnectionOptions)
+        : tcpConnect({ host: destination.address, port: destination.port });
+      const timer = setTimeout(() => socket.destroy(new Error(`connect to ${key} timed out`)), this.#options.connectTimeoutMs ?? 5000);
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      socket.once('error', onError);
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        this.#adopt(socket, key);
+        resolve(socket);
+      });
+    }).finally(() => this.#pending.delete(key));
+    this.#pending.set(key, connecting);
+    return connecting;
+  }
+
+  #adopt(socket: Socket, knownKey?: string): void {
+    const remote: SipAddress = { transport: this.protocol, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const key = knownKey ?? addressKey(remote);
+    this.#connections.set(key, socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(this.#options.idleTimeoutMs ?? 300_000, () => socket.destroy());
+    const framer = new StreamFramer(this.#options.maxMessageBytes);
+    socket.on('data', (chunk: Buffer) => {
+      for (const event of framer.push(chunk)) {
+        if (event.kind === 'message') this.#options.onMessage(event.data, remote);
+        else if (event.kind === 'keepalive') socket.write('\r\n');
+        else {
+          this.#options.onFramingError?.(event.problem, remote);
+          socket.destroy();
+          return;
+        }
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      if (this.#connections.get(key) === socket) this.#connections.delete(key);
+    });
+  }
+}
