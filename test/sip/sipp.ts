@@ -1,0 +1,95 @@
+/**
+ * Runs SIPp (Debian's sip-tester) as a bounded child process for integration tests:
+ * one call (-m 1), a global timeout, errors traced to a file read back on failure.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+export const FIXTURES = resolve(import.meta.dirname, '../fixtures/sip');
+
+export interface SippRun {
+  port: number;
+  /** Resolves with the exit code; output and the error trace are attached for diagnostics. */
+  done: Promise<{ code: number | null; output: string }>;
+  kill(): void;
+}
+
+export interface SippOptions {
+  scenario: string;
+  port: number;
+  transport: 'udp' | 'tcp';
+  /** host:port to send to (UAC); omitted for a UAS. */
+  remote?: string;
+  service?: string;
+  timeoutSeconds?: number;
+}
+
+export async function startSipp(options: SippOptions): Promise<SippRun> {
+  const dir = await mkdtemp(join(tmpdir(), 'sipp-'));
+  const args = [
+    '-sf', join(FIXTURES, options.scenario),
+    '-i', '127.0.0.1',
+    '-p', String(options.port),
+    '-m', '1',
+    '-t', options.transport === 'tcp' ? 't1' : 'u1',
+    '-timeout', `${options.timeoutSeconds ?? 30}s`,
+    '-timeout_error',
+    '-trace_err',
+    '-nostdin',
+    '-mp', String(await freeLoopbackPort()),
+  ];
+  if (options.service) args.push('-s', options.service);
+  if (options.remote) args.push(options.remote);
+  const child: ChildProcess = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  const done = new Promise<{ code: number | null; output: string }>((resolveDone) => {
+    child.on('exit', async (code) => {
+      let trace = '';
+      for (const file of await readdir(dir).catch(() => [] as string[])) {
+        if (file.endsWith('_errors.log')) trace += await readFile(join(dir, file), 'utf8').catch(() => '');
+      }
+      await rm(dir, { recursive: true, force: true });
+      resolveDone({ code, output: `${trace}\n${output}` });
+    });
+  });
+  return { port: options.port, done, kill: () => child.exitCode === null && child.kill('SIGKILL') };
+}
+
+/** A port free for both UDP and TCP on 127.0.0.1 a moment ago. */
+export async function freeLoopbackPort(): Promise<number> {
+  for (;;) {
+    const udp = createSocket('udp4');
+    const port = await new Promise<number>((res, rej) => {
+      udp.once('error', rej);
+      udp.bind(0, '127.0.0.1', () => res(udp.address().port));
+    });
+    const tcpFree = await new Promise<boolean>((res) => {
+      const srv = createServer();
+      srv.once('error', () => res(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+    });
+    await new Promise<void>((res) => udp.close(() => res()));
+    if (tcpFree) return port;
+  }
+}
+
+/** Waits until something listens on the port (SIPp binds shortly after start). */
+export async function waitForListener(port: number, transport: 'udp' | 'tcp', deadlineMs = 10_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    const { stdout } = await execFileAsync('ss', ['-H', transport === 'tcp' ? '-ltn' : '-lun', `sport = :${port}`]).catch(() => ({ stdout: '' }));
+    if (stdout.trim() !== '') return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on ${transport} port ${port}`);
+}
