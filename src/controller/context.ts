@@ -1,0 +1,23 @@
+import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '../api/index.ts';
+import type { EventRecorder, Informer, KubeClient, KubeObject } from '../runtime/index.ts';
+import type { Logger } from '../log.ts';
+import type { DomainMetrics } from './domain-metrics.ts';
+
+/** What every hot-desk reconciler reads from and writes through. */
+export interface HotDeskContext {
+  client: KubeClient;
+  recorder: EventRecorder;
+  metrics: DomainMetrics;
+  logger: Logger;
+  now(): Date;
+  /** Image of the edge pods when a pool names none. */
+  edgeImage: string;
+  caches: {
+    pools: Informer<HotDeskPool & KubeObject>;
+    users: Informer<HotDeskUser & KubeObject>;
+    devices: Informer<HotDeskDevice & KubeObject>;
+    sessions: Informer<HotDeskSession & KubeObject>;
+    provisioning: Informer<KubeObject>;
+    deployments: Informer<KubeObject>;
+  };
+}

@@ -1,0 +1,133 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '../api/index.ts';
+import { CORE_KINDS, Manager, splitKey, type KubeObject, type LeaderElectionConfig } from '../runtime/index.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { HotDeskContext } from './context.ts';
+import { reconcileDevice } from './device-reconciler.ts';
+import { DomainMetrics } from './domain-metrics.ts';
+import { EDGE_APP_LABEL } from './edge-objects.ts';
+import { HOTDESK_KINDS } from './kinds.ts';
+import { LABEL_DEVICE, LABEL_POOL, PROVISIONING_SELECTOR } from './labels.ts';
+import { reconcilePool } from './pool-reconciler.ts';
+import { reconcileSession } from './session-reconciler.ts';
+import { reconcileUser } from './user-reconciler.ts';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  /** Watch one namespace; undefined watches all. */
+  namespace?: string | undefined;
+  leaderElection: LeaderElectionConfig | false;
+  server?: { host?: string; port?: number } | false;
+  edgeImage?: string;
+  deviceConcurrency?: number;
+  logger?: Logger;
+  now?: () => Date;
+  shutdownGraceMs?: number;
+}
+
+const EDGE_SELECTOR = `app.kubernetes.io/name=${EDGE_APP_LABEL}`;
+
+const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+
+/** The hot-desk controller: four reconcilers on one manager, sharing cached reads. */
+export function createController(opts: ControllerOptions): Manager {
+  const logger = opts.logger ?? createLogger('hotdesk-controller');
+  const mgr = new Manager({
+    kubeConfig: opts.kubeConfig,
+    name: 'hotdesk-controller',
+    leaderElection: opts.leaderElection,
+    server: opts.server ?? { port: 8080 },
+    logger,
+    ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceMs: opts.shutdownGraceMs } : {}),
+  });
+  const ns = opts.namespace ? { namespace: opts.namespace } : {};
+  const pools = mgr.informer<HotDeskPool & KubeObject>(HOTDESK_KINDS.pool, ns);
+  const users = mgr.informer<HotDeskUser & KubeObject>(HOTDESK_KINDS.user, ns);
+  const devices = mgr.informer<HotDeskDevice & KubeObject>(HOTDESK_KINDS.device, ns);
+  const sessions = mgr.informer<HotDeskSession & KubeObject>(HOTDESK_KINDS.session, ns);
+  const provisioning = mgr.informer(CORE_KINDS.configMap, { ...ns, labelSelector: PROVISIONING_SELECTOR });
+  const deployments = mgr.informer(CORE_KINDS.deployment, { ...ns, labelSelector: EDGE_SELECTOR });
+
+  const metrics = new DomainMetrics(mgr.metrics.registry, {
+    devices: () => devices.list(),
+    sessions: () => sessions.list(),
+    poolOfSession: (s) => devices.get(s.metadata.namespace, s.spec.device)?.spec.pool,
+  });
+  const ctx: HotDeskContext = {
+    client: mgr.client,
+    recorder: mgr.recorder,
+    metrics,
+    logger,
+    now: opts.now ?? (() => new Date()),
+    edgeImage: opts.edgeImage ?? 'ghcr.io/hotdesk-operator/hotdesk-operator:latest',
+    caches: { pools, users, devices, sessions, provisioning, deployments },
+  };
+  const nsOf = (k: string) => splitKey(k).namespace ?? '';
+
+  mgr.add({
+    name: 'hotdeskdevice',
+    for: HOTDESK_KINDS.device,
+    ...ns,
+    concurrency: opts.deviceConcurrency ?? 4,
+    watches: [
+      { kind: HOTDESK_KINDS.session, ...ns, map: (o) => [key(o.metadata?.namespace, (o as unknown as HotDeskSession).spec.device)] },
+      {
+        kind: HOTDESK_KINDS.user, ...ns,
+        map: (o) => devices.list(o.metadata?.namespace).filter((d) => d.status?.occupant?.user === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')),
+      },
+      {
+        kind: HOTDESK_KINDS.pool, ...ns,
+        map: (o) => devices.list(o.metadata?.namespace).filter((d) => d.spec.pool === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')),
+      },
+      { kind: CORE_KINDS.configMap, ...ns, labelSelector: PROVISIONING_SELECTOR, map: (o) => [key(o.metadata?.namespace, o.metadata?.labels?.[LABEL_DEVICE] ?? '')] },
+    ],
+    reconcile: async (k) => reconcileDevice(ctx, nsOf(k), splitKey(k).name),
+  });
+
+  mgr.add({
+    name: 'hotdesksession',
+    for: HOTDESK_KINDS.session,
+    ...ns,
+    // Admission compares with every active session: one at a time keeps two logins from both winning.
+    concurrency: 1,
+    watches: [
+      {
+        kind: HOTDESK_KINDS.device, ...ns,
+        map: (o) => sessions.list(o.metadata?.namespace).filter((s) => s.spec.device === o.metadata?.name).map((s) => key(s.metadata.namespace, s.metadata.name ?? '')),
+      },
+      {
+        kind: HOTDESK_KINDS.user, ...ns,
+        map: (o) => sessions.list(o.metadata?.namespace).filter((s) => s.spec.user === o.metadata?.name && s.status?.phase !== 'Ended').map((s) => key(s.metadata.namespace, s.metadata.name ?? '')),
+      },
+    ],
+    reconcile: async (k) => reconcileSession(ctx, nsOf(k), splitKey(k).name),
+  });
+
+  mgr.add({
+    name: 'hotdeskuser',
+    for: HOTDESK_KINDS.user,
+    ...ns,
+    watches: [
+      { kind: HOTDESK_KINDS.session, ...ns, map: (o) => [key(o.metadata?.namespace, (o as unknown as HotDeskSession).spec.user)] },
+      {
+        kind: HOTDESK_KINDS.pool, ...ns,
+        map: (o) => users.list(o.metadata?.namespace).filter((u) => u.spec.pool === o.metadata?.name).map((u) => key(u.metadata.namespace, u.metadata.name ?? '')),
+      },
+    ],
+    reconcile: async (k) => reconcileUser(ctx, nsOf(k), splitKey(k).name),
+  });
+
+  mgr.add({
+    name: 'hotdeskpool',
+    for: HOTDESK_KINDS.pool,
+    ...ns,
+    watches: [
+      { kind: HOTDESK_KINDS.device, ...ns, map: (o) => [key(o.metadata?.namespace, (o as unknown as HotDeskDevice).spec.pool)] },
+      { kind: HOTDESK_KINDS.user, ...ns, map: (o) => [key(o.metadata?.namespace, (o as unknown as HotDeskUser).spec.pool)] },
+      { kind: CORE_KINDS.deployment, ...ns, labelSelector: EDGE_SELECTOR, map: (o) => [key(o.metadata?.namespace, o.metadata?.labels?.[LABEL_POOL] ?? '')] },
+    ],
+    reconcile: async (k) => reconcilePool(ctx, nsOf(k), splitKey(k).name),
+  });
+
+  return mgr;
+}

@@ -1,0 +1,118 @@
+import { GROUP_VERSION, type HotDeskDevice, type HotDeskDeviceStatus } from '../api/index.ts';
+import { applyObject, applyStatus, CORE_KINDS, controllerReference, mergeConditions, isStatus, type Condition, type KubeObject } from '../runtime/index.ts';
+import type { HotDeskContext } from './context.ts';
+import { renderDeviceConfig, type Occupancy } from './device-config.ts';
+import { HOTDESK_KINDS } from './kinds.ts';
+import {
+  ANNOTATION_CONTENT_TYPES, ANNOTATION_REVISION, CONTROLLER_FIELD_MANAGER, LABEL_DEVICE, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY, provisioningConfigMapName,
+} from './labels.ts';
+import { occupyingSession } from './session-index.ts';
+
+/**
+ * Renders the device's provisioning file for whoever holds it (or its idle identity) into a
+ * ConfigMap it owns, and reports phase, occupant and revision in status. Writes only what changed.
+ */
+export async function reconcileDevice(ctx: HotDeskContext, namespace: string, name: string): Promise<void> {
+  const device = ctx.caches.devices.get(namespace, name);
+  if (!device || device.metadata.deletionTimestamp) return; // owned ConfigMap goes with it (owner reference)
+  const pool = ctx.caches.pools.get(namespace, device.spec.pool);
+  if (!pool) {
+    await fail(ctx, device, 'PoolNotFound', `pool ${device.spec.pool} not found in namespace ${namespace}: create it or fix spec.pool`);
+    return;
+  }
+
+  const session = occupyingSession(ctx.caches.sessions.list(namespace), name);
+  const user = session ? ctx.caches.users.get(namespace, session.spec.user) : undefined;
+  const occupancy: Occupancy | undefined = session && user ? { session, user } : undefined;
+  const customTemplate = await readCustomTemplate(ctx, device);
+  const config = renderDeviceConfig({ device, pool, occupancy, customTemplate });
+  if (!config.ok) {
+    ctx.metrics.renders.inc({ vendor: device.spec.vendor, result: 'error' });
+    await fail(ctx, device, config.reason, config.message);
+    return;
+  }
+  ctx.metrics.renders.inc({ vendor: device.spec.vendor, result: 'success' });
+
+  const cmName = provisioningConfigMapName(name);
+  const existing = ctx.caches.provisioning.get(namespace, cmName);
+  if (existing?.metadata?.annotations?.[ANNOTATION_REVISION] !== config.revision) {
+    await applyObject(ctx.client, CORE_KINDS.configMap, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: cmName,
+        namespace,
+        labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_POOL]: device.spec.pool, [LABEL_DEVICE]: name },
+        annotations: {
+          [ANNOTATION_REVISION]: config.revision,
+          [ANNOTATION_CONTENT_TYPES]: JSON.stringify(Object.fromEntries(config.rendered.files.map((f) => [f.name, f.contentType]))),
+        },
+        ownerReferences: [controllerReference(device as KubeObject, HOTDESK_KINDS.device)],
+      },
+      data: Object.fromEntries(config.rendered.files.map((f) => [f.name, f.content])),
+    }, { fieldManager: CONTROLLER_FIELD_MANAGER });
+  }
+
+  const occupant = occupancy
+    ? { user: occupancy.user.metadata.name ?? '', extension: occupancy.user.spec.extension, session: occupancy.session.metadata.name ?? '' }
+    : undefined;
+  const changed = device.status?.configRevision !== config.revision;
+  await writeStatus(ctx, device, {
+    phase: config.phase,
+    ...(occupant ? { occupant } : {}),
+    configRevision: config.revision,
+  }, [{
+    type: 'Provisioned',
+    status: 'True',
+    reason: config.phase,
+    message: occupant ? `configuration for ${occupant.extension} rendered (revision ${config.revision})` : `idle configuration rendered (revision ${config.revision})`,
+  }]);
+  if (changed) {
+    const what = occupant ? `occupied configuration for extension ${occupant.extension} (session ${occupant.session})` : `idle configuration for ${device.spec.idleIdentity.username}`;
+    await ctx.recorder.event(device, 'Normal', 'Provisioned', `rendered the ${what}, revision ${config.revision}`);
+    if (config.droppedKeys) await ctx.recorder.event(device, 'Warning', 'KeysDropped', config.droppedKeys);
+  }
+}
+
+async function readCustomTemplate(ctx: HotDeskContext, device: HotDeskDevice): Promise<string | undefined> {
+  const ref = device.spec.customTemplate?.configMapRef;
+  if (!ref) return undefined;
+  try {
+    const cm = await ctx.client.request<{ data?: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${device.metadata.namespace}/configmaps/${ref.name}` });
+    return cm.data?.[ref.key];
+  } catch (err) {
+    if (isStatus(err, 404)) return undefined;
+    throw err;
+  }
+}
+
+async function fail(ctx: HotDeskContext, device: HotDeskDevice & KubeObject, reason: string, message: string): Promise<void> {
+  const before = device.status?.conditions?.find((c) => c.type === 'Provisioned');
+  await writeStatus(ctx, device, { phase: 'Error', ...(device.status?.configRevision ? { configRevision: device.status.configRevision } : {}) }, [
+    { type: 'Provisioned', status: 'False', reason, message },
+  ]);
+  if (before?.reason !== reason || before.message !== message) {
+    await ctx.recorder.event(device, 'Warning', reason, message);
+  }
+}
+
+type ControllerStatus = Pick<HotDeskDeviceStatus, 'phase' | 'occupant' | 'configRevision'>;
+
+async function writeStatus(ctx: HotDeskContext, device: HotDeskDevice & KubeObject, status: ControllerStatus, conditions: Array<Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>>): Promise<void> {
+  const generation = device.metadata.generation ?? 0;
+  const merged = mergeConditions(device.status?.conditions as Condition[] | undefined, conditions.map((c) => ({ ...c, observedGeneration: generation })), ctx.now())
+    .filter((c) => conditions.some((n) => n.type === c.type));
+  const current = device.status;
+  const same = current !== undefined && current.phase === status.phase
+    && current.configRevision === status.configRevision
+    && JSON.stringify(current.occupant ?? null) === JSON.stringify(status.occupant ?? null)
+    && current.observedGeneration === generation
+    && JSON.stringify(current.conditions?.filter((c) => conditions.some((n) => n.type === c.type))) === JSON.stringify(merged);
+  if (same) return;
+  await applyStatus(ctx.client, HOTDESK_KINDS.device, {
+    apiVersion: GROUP_VERSION,
+    kind: HOTDESK_KINDS.device.kind,
+    metadata: { name: device.metadata.name, namespace: device.metadata.namespace },
+    status: { ...status, observedGeneration: generation, conditions: merged },
+  }, { fieldManager: CONTROLLER_FIELD_MANAGER });
+}

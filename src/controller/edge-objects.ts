@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { API_GROUP, KINDS } from '../api/group.ts';
+import type { HotDeskPool } from '../api/index.ts';
+import { edgeName, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY, ANNOTATION_CONFIG_CHECKSUM } from './labels.ts';
+
+export const EDGE_APP_LABEL = 'hotdesk-edge';
+
+export interface EdgeObjectsInput {
+  pool: HotDeskPool;
+  /** Image to run when the pool names none. */
+  defaultImage: string;
+  /** Secrets of the pool's users and devices: the only ones the edge may read. */
+  secretNames: readonly string[];
+}
+
+function labels(pool: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': EDGE_APP_LABEL,
+    'app.kubernetes.io/component': 'edge',
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_POOL]: pool,
+  };
+}
+
+/** A change of anything the edge reads from its pool's spec rolls its pods. */
+export function configChecksum(pool: HotDeskPool): string {
+  return createHash('sha256').update(JSON.stringify(pool.spec)).digest('hex').slice(0, 16);
+}
+
+/**
+ * The edge's permissions: read its pool's objects, the rendered files, and only the Secrets its
+ * users and devices name; create sessions at login and mark them at logout; report registrations,
+ * re-syncs and PIN lockouts in status. ConfigMaps are readable namespace-wide because an informer
+ * lists by label and RBAC cannot narrow by label; they never carry secrets (see placeholders).
+ */
+export function edgeRoleRules(secretNames: readonly string[]): object[] {
+  const rules: object[] = [
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [API_GROUP], resources: [KINDS.session.plural], verbs: ['create', 'delete', 'get', 'list', 'watch', 'patch'] },
+    { apiGroups: [API_GROUP], resources: [KINDS.device.plural, KINDS.user.plural, KINDS.pool.plural], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [API_GROUP], resources: [`${KINDS.device.plural}/status`, `${KINDS.user.plural}/status`], verbs: ['patch'] },
+    { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  ];
+  if (secretNames.length > 0) rules.push({ apiGroups: [''], resources: ['secrets'], resourceNames: [...secretNames].sort(), verbs: ['get'] });
+  return rules;
+}
+
+export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; role: object; roleBinding: object; deployment: object; service: object } {
+  const { pool } = input;
+  const poolName = pool.metadata.name ?? '';
+  const namespace = pool.metadata.namespace ?? 'default';
+  const name = edgeName(poolName);
+  const meta = { name, namespace, labels: labels(poolName) };
+  const edge = pool.spec.edge;
+  const ports = [
+    { name: 'sip-udp', containerPort: edge.sipPort, protocol: 'UDP' },
+    { name: 'sip-tcp', containerPort: edge.sipPort, protocol: 'TCP' },
+    { name: 'http', containerPort: edge.httpPort, protocol: 'TCP' },
+    { name: 'metrics', containerPort: edge.metricsPort, protocol: 'TCP' },
+  ];
+  const resources = edge.resources ? { ...(edge.resources.requests ? { requests: edge.resources.requests } : {}), ...(edge.resources.limits ? { limits: edge.resources.limits } : {}) } : undefined;
+  return {
+    serviceAccount: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta },
+    role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta, rules: edgeRoleRules(input.secretNames) },
+    roleBinding: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+    },
+    deployment: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta,
+      spec: {
+        replicas: edge.replicas,
+        selector: { matchLabels: { 'app.kubernetes.io/name': EDGE_APP_LABEL, [LABEL_POOL]: poolName } },
+        template: {
+          metadata: { labels: labels(poolName), annotations: { [ANNOTATION_CONFIG_CHECKSUM]: configChecksum(pool) } },
+          spec: {
+            serviceAccountName: name,
+            securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{
+              name: 'edge',
+              image: edge.image ?? input.defaultImage,
+              args: ['src/cmd/edge.ts'],
+              env: [
+                { name: 'HOTDESK_POOL', value: poolName },
+                { name: 'HOTDESK_NAMESPACE', value: namespace },
+                { name: 'HOTDESK_SIP_PORT', value: String(edge.sipPort) },
+                { name: 'HOTDESK_HTTP_PORT', value: String(edge.httpPort) },
+                { name: 'HOTDESK_METRICS_PORT', value: String(edge.metricsPort) },
+                { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+              ],
+              ports,
+              ...(resources ? { resources } : {}),
+              readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' } },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            }],
+          },
+        },
+      },
+    },
+    service: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta,
+      spec: {
+        type: edge.serviceType,
+        selector: { 'app.kubernetes.io/name': EDGE_APP_LABEL, [LABEL_POOL]: poolName },
+        ports: ports.map((p) => ({ name: p.name, port: p.containerPort, targetPort: p.name, protocol: p.protocol })),
+      },
+    },
+  };
+}
