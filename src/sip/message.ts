@@ -63,6 +63,15 @@ export function setHeader(msg: SipMessage, name: string, value: string): void {
   msg.headers = msg.headers.filter((h, i) => i <= idx || h.name !== key);
 }
 
+/** Replaces only the first value of a header (e.g. stamping the top Via); false when absent. */
+export function replaceFirstHeader(msg: SipMessage, name: string, value: string): boolean {
+  const key = name.toLowerCase();
+  const idx = msg.headers.findIndex((h) => h.name === key);
+  if (idx < 0) return false;
+  msg.headers[idx] = { name: key, value };
+  return true;
+}
+
 /** Adds a value above any existing values of the same header (Via, Record-Route). */
 export function prependHeader(msg: SipMessage, name: string, value: string): void {
   const key = name.toLowerCase();

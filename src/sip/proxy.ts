@@ -25,6 +25,7 @@ import {
   getHeader,
   prependHeader,
   removeHeader,
+  replaceFirstHeader,
   setHeader,
   shiftHeader,
   type SipMessage,
@@ -248,7 +249,7 @@ export class SipProxy {
     const topVia = getHeader(partial, 'via');
     const via = topVia === undefined ? undefined : parseVia(topVia);
     if (via === undefined) return;
-    setHeader(partial, 'via', serializeVia(stampReceived(via, source.address, source.port)));
+    replaceFirstHeader(partial, 'via', serializeVia(stampReceived(via, source.address, source.port)));
     const status = error.reason === 'unsupported-version' ? 505 : 400;
     const response = buildResponse(partial, status, { reason: error.phrase, toTag: randomTag() });
     this.#send(response, this.#responseDestination(partial, source)).catch(() => {});
@@ -265,7 +266,7 @@ export class SipProxy {
 
   #receiveRequest(request: SipRequest, source: SipAddress): void {
     const topVia = parseVia(getHeader(request, 'via')!);
-    if (topVia !== undefined) setHeader(request, 'via', serializeVia(stampReceived(topVia, source.address, source.port)));
+    if (topVia !== undefined) replaceFirstHeader(request, 'via', serializeVia(stampReceived(topVia, source.address, source.port)));
 
     if (request.method === 'ACK') return this.#receiveAck(request, source);
     const existing = this.#layer.matchServer(request);
