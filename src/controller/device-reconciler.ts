@@ -4,7 +4,7 @@ import type { HotDeskContext } from './context.ts';
 import { renderDeviceConfig, type Occupancy } from './device-config.ts';
 import { HOTDESK_KINDS } from './kinds.ts';
 import {
-  ANNOTATION_CONTENT_TYPES, ANNOTATION_REVISION, CONTROLLER_FIELD_MANAGER, LABEL_DEVICE, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY, provisioningConfigMapName,
+  ANNOTATION_CONTENT_TYPES, ANNOTATION_CREDENTIALS, ANNOTATION_REVISION, CONTROLLER_FIELD_MANAGER, LABEL_DEVICE, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY, provisioningConfigMapName,
 } from './labels.ts';
 import { occupyingSession } from './session-index.ts';
 
@@ -45,6 +45,9 @@ export async function reconcileDevice(ctx: HotDeskContext, namespace: string, na
         labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_POOL]: device.spec.pool, [LABEL_DEVICE]: name },
         annotations: {
           [ANNOTATION_REVISION]: config.revision,
+          [ANNOTATION_CREDENTIALS]: JSON.stringify(occupancy
+            ? { secret: occupancy.user.spec.secretRef.name, key: occupancy.user.spec.secretRef.passwordKey }
+            : { secret: device.spec.idleIdentity.secretRef.name, key: device.spec.idleIdentity.secretRef.passwordKey }),
           [ANNOTATION_CONTENT_TYPES]: JSON.stringify(Object.fromEntries(config.rendered.files.map((f) => [f.name, f.contentType]))),
         },
         ownerReferences: [controllerReference(device as KubeObject, HOTDESK_KINDS.device)],

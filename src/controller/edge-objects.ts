@@ -38,7 +38,7 @@ export function edgeRoleRules(secretNames: readonly string[]): object[] {
     { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: [API_GROUP], resources: [KINDS.session.plural], verbs: ['create', 'delete', 'get', 'list', 'watch', 'patch'] },
     { apiGroups: [API_GROUP], resources: [KINDS.device.plural, KINDS.user.plural, KINDS.pool.plural], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: [API_GROUP], resources: [`${KINDS.device.plural}/status`, `${KINDS.user.plural}/status`], verbs: ['patch'] },
+    { apiGroups: [API_GROUP], resources: [`${KINDS.device.plural}/status`, `${KINDS.user.plural}/status`, `${KINDS.session.plural}/status`], verbs: ['patch'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   ];
   if (secretNames.length > 0) rules.push({ apiGroups: [''], resources: ['secrets'], resourceNames: [...secretNames].sort(), verbs: ['get'] });

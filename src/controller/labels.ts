@@ -16,6 +16,11 @@ export const PROVISIONING_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_
 export const ANNOTATION_REVISION = `${API_GROUP}/config-revision`;
 /** JSON map of file name to content type, so the edge serves each file with the right one. */
 export const ANNOTATION_CONTENT_TYPES = `${API_GROUP}/content-types`;
+/**
+ * JSON {"secret": name, "key": key}: where the edge finds the SIP password that fills the file's
+ * placeholder when it serves it (the idle account's, or the occupant's).
+ */
+export const ANNOTATION_CREDENTIALS = `${API_GROUP}/credentials`;
 export const ANNOTATION_CONFIG_CHECKSUM = `${API_GROUP}/config-checksum`;
 /** On the edge Deployment: a hash of every edge object as last applied, to skip identical writes. */
 export const ANNOTATION_OBJECTS_CHECKSUM = `${API_GROUP}/objects-checksum`;

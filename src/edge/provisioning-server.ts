@@ -14,11 +14,13 @@ export interface ProvisioningFile {
   username: string;
   content: string;
   contentType: string;
+  /** Where the SIP password for the file's placeholder is kept. */
+  passwordRef?: { secret: string; key: string };
 }
 
 export interface DeviceSecrets {
-  /** The password the phone presents to the provisioning server. */
-  provisioningPassword: string;
+  /** The password the phone presents to the provisioning server; none means it cannot authenticate. */
+  provisioningPassword: string | undefined;
   /** Values for the file's placeholders (the SIP password of whoever sits at the desk). */
   placeholders: PlaceholderValues;
 }
@@ -26,7 +28,7 @@ export interface DeviceSecrets {
 export interface ProvisioningSource {
   /** The file served under this name, read from the informer cache; undefined when none is. */
   lookup(fileName: string): ProvisioningFile | undefined;
-  secretsFor(device: string): Promise<DeviceSecrets>;
+  secretsFor(file: ProvisioningFile): Promise<DeviceSecrets>;
 }
 
 export type ProvisioningResult = 'served' | 'challenged' | 'denied' | 'not_found' | 'error';
@@ -73,13 +75,13 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
       return 'challenged';
     }
     const file = opts.source.lookup(fileName);
-    const secrets = file && params.username === file.username ? await opts.source.secretsFor(file.device) : undefined;
-    const verdict = verifyDigest({ params, method: req.method, realm, password: secrets?.provisioningPassword ?? dummyPassword, nonceKey });
+    const secrets = file && params.username === file.username ? await opts.source.secretsFor(file) : undefined;
+    const verdict = verifyDigest({ params, method: req.method, realm, password: secrets?.provisioningPassword || dummyPassword, nonceKey });
     if (verdict === 'stale') {
       res.writeHead(401, { 'www-authenticate': challenge({ realm, nonceKey, stale: true }), 'content-type': 'text/plain' }).end('nonce expired\n');
       return 'challenged';
     }
-    if (verdict !== 'ok' || !file || !secrets) {
+    if (verdict !== 'ok' || !file || !secrets?.provisioningPassword) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(NOT_FOUND_BODY);
       return file ? 'denied' : 'not_found';
     }

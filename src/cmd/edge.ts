@@ -1,0 +1,40 @@
+// The edge's entrypoint: one pool's SIP feature-code proxy, login IVR and provisioning server.
+import { startEdge } from '../edge/edge.ts';
+import { createLogger } from '../log.ts';
+import { loadKubeConfig } from './kubeconfig.ts';
+
+const env = process.env;
+const pool = env.HOTDESK_POOL;
+const namespace = env.HOTDESK_NAMESPACE;
+if (!pool || !namespace) {
+  process.stderr.write('hotdesk edge: set HOTDESK_POOL and HOTDESK_NAMESPACE to the pool this edge serves\n');
+  process.exit(2);
+}
+const logger = createLogger('hotdesk-edge', { pool, namespace });
+
+startEdge({
+  kubeConfig: loadKubeConfig(),
+  namespace,
+  pool,
+  host: env.HOTDESK_BIND_HOST ?? '0.0.0.0',
+  ...(env.HOTDESK_ADVERTISED_HOST || env.POD_IP ? { advertisedHost: env.HOTDESK_ADVERTISED_HOST ?? env.POD_IP } : {}),
+  sipPort: Number(env.HOTDESK_SIP_PORT ?? 5060),
+  httpPort: Number(env.HOTDESK_HTTP_PORT ?? 8080),
+  metricsPort: Number(env.HOTDESK_METRICS_PORT ?? 9090),
+  logger,
+}).then(
+  (edge) => {
+    // A parent process (tests, the demo) reads the bound ports from this line.
+    process.stdout.write(`${JSON.stringify({ ready: true, sipPort: edge.sipPort, httpPort: edge.httpPort, metricsPort: edge.metricsPort })}\n`);
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      edge.stop().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  },
+  (err: unknown) => {
+    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'edge failed to start');
+    process.exit(1);
+  },
+);

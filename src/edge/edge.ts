@@ -1,0 +1,207 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { HotDeskPool } from '../api/index.ts';
+import { effectiveFeatureCodes } from '../api/feature-codes.ts';
+import { loadPrompts, type PromptSet } from '../media/prompts.ts';
+import { KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
+import { SipProxy } from '../sip/proxy.ts';
+import type { IncomingRequest, ProxyTarget, ServerResponse } from '../sip/request-context.ts';
+import type { TimerSettings } from '../sip/transaction.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { decideDial, dialledDigits, type DialCodes } from './dial-decision.ts';
+import { EdgeMetrics } from './edge-metrics.ts';
+import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
+import { LoginTracker } from './login-tracker.ts';
+import { PoolView, type CallerDesk } from './pool-view.ts';
+import { startProvisioningServer, type ProvisioningServer } from './provisioning-server.ts';
+import { bindingFromResponse, RegistrationTable } from './registrations.ts';
+import { Resyncer } from './resync.ts';
+import { SecretReader } from './secret-reader.ts';
+import { EdgeStatusWriter } from './status-writer.ts';
+
+export interface EdgeOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  pool: string;
+  /** Address to bind SIP, HTTP and RTP on. */
+  host?: string;
+  /** Address phones reach this edge at (Via, Record-Route, SDP). Default: host. */
+  advertisedHost?: string;
+  sipPort?: number;
+  httpPort?: number;
+  metricsPort?: number;
+  prompts?: PromptSet;
+  sipTimers?: Partial<TimerSettings>;
+  logger?: Logger;
+  /** How often the edge re-reports a session's activity (for the pool's idle timeout). */
+  activityReportMs?: number;
+}
+
+export interface Edge {
+  sipPort: number;
+  httpPort: number;
+  metricsPort: number;
+  metrics: RuntimeMetrics;
+  stop(): Promise<void>;
+}
+
+const EMERGENCY_SPOOFABLE_HEADERS = ['p-asserted-identity'];
+
+function dialCodes(pool: HotDeskPool): DialCodes {
+  const codes = effectiveFeatureCodes(pool.spec.featureCodes);
+  return { login: codes.login, loginWithExtension: codes.loginWithExtension, logout: codes.logout ?? '', emergencyNumbers: pool.spec.emergency.numbers };
+}
+
+/**
+ * One pool's edge: the SIP feature-code proxy in front of the tenant's PBX, the login IVR, the
+ * re-sync notifier and the provisioning server. Stateless beyond caches: every replica serves.
+ */
+export async function startEdge(opts: EdgeOptions): Promise<Edge> {
+  const logger = opts.logger ?? createLogger('hotdesk-edge', { pool: opts.pool });
+  const host = opts.host ?? '0.0.0.0';
+  const advertisedHost = opts.advertisedHost ?? (host === '0.0.0.0' ? '127.0.0.1' : host);
+  const client = new KubeClient(opts.kubeConfig);
+  const runtimeMetrics = new RuntimeMetrics();
+  const metrics = new EdgeMetrics(runtimeMetrics.registry);
+  const view = new PoolView(client, { namespace: opts.namespace, pool: opts.pool, logger });
+  const secrets = new SecretReader(client, opts.namespace);
+  const status = new EdgeStatusWriter(client, opts.namespace);
+  const registrations = new RegistrationTable();
+  const logins = new LoginTracker(metrics);
+  const prompts = opts.prompts ?? (await loadPrompts());
+  const proxy = new SipProxy({
+    host,
+    advertisedHost,
+    udpPort: opts.sipPort ?? 5060,
+    tcpPort: opts.sipPort ?? 5060,
+    metrics: metrics.sipHook(),
+    logger,
+    ...(opts.sipTimers ? { timers: opts.sipTimers } : {}),
+  });
+  new Resyncer({ proxy, view, registrations, status, metrics, logins, logger });
+  const featureDeps: FeatureCallDeps = { proxy, view, client, secrets, status, prompts, metrics, logins, logger, rtpHost: host, mediaAddress: advertisedHost };
+  const lastActivity = new Map<string, number>();
+  const activityEveryMs = opts.activityReportMs ?? 60_000;
+
+  const reportActivity = (desk: CallerDesk | undefined) => {
+    const session = desk?.session?.metadata.name;
+    if (!session) return;
+    const now = Date.now();
+    if (now - (lastActivity.get(session) ?? 0) < activityEveryMs) return;
+    lastActivity.set(session, now);
+    status.session(session, { lastActivityAt: new Date(now).toISOString() }).catch((err: unknown) => logger.warn({ session, err: String(err) }, 'could not report activity'));
+  };
+
+  const onRegisterAnswered = (req: IncomingRequest, response: NonNullable<Awaited<ReturnType<IncomingRequest['proxy']>>['response']>) => {
+    const identity = req.to?.uri.user;
+    const desk = identity ? view.deskOf(identity) : undefined;
+    if (!desk) return;
+    const device = desk.device.metadata.name ?? '';
+    const binding = bindingFromResponse(response, req.source, Date.now());
+    if (!binding) {
+      registrations.remove(device);
+      return;
+    }
+    logins.registered(device, binding.identity);
+    if (registrations.record({ device, ...binding })) {
+      status.device(device, { registration: { contact: binding.contact, identity: binding.identity, seenAt: new Date().toISOString() } })
+        .catch((err: unknown) => logger.warn({ device, err: String(err) }, 'could not record registration'));
+    }
+  };
+
+  const handle = async (req: IncomingRequest, res: ServerResponse): Promise<void> => {
+    const pool = view.pool();
+    if (!pool) {
+      res.send(503, { reason: 'Hot desk pool not available' });
+      return;
+    }
+    const pbx: ProxyTarget = { host: pool.spec.pbx.host, port: pool.spec.pbx.port, transport: pool.spec.pbx.transport };
+    if (req.method === 'REGISTER') {
+      const outcome = await req.proxy({ destination: pbx });
+      if (outcome.response && outcome.status >= 200 && outcome.status < 300) onRegisterAnswered(req, outcome.response);
+      return;
+    }
+    if (req.method !== 'INVITE' || req.inDialog) {
+      await req.proxy({ destination: pbx });
+      return;
+    }
+    const identity = req.from?.uri.user ?? '';
+    const desk = view.deskOf(identity);
+    const decision = decideDial(dialledDigits(req.parsedUri?.user ?? ''), desk?.state ?? 'unknown', dialCodes(pool));
+    switch (decision.action) {
+      case 'login':
+      case 'logout':
+        await handleFeatureCall(featureDeps, req, res, desk!, decision);
+        return;
+      case 'block':
+        metrics.blockedCalls.inc();
+        res.send(403, { reason: decision.reason });
+        return;
+      case 'emergency': {
+        metrics.emergencyCalls.inc();
+        const add: Array<[string, string]> = [];
+        // The desk's location, never the last user's: responders go to where the phone is.
+        if (desk?.device.spec.location) add.push([pool.spec.emergency.callerIdHeader, desk.device.spec.location.replace(/[\r\n]/g, ' ')]);
+        if (desk?.state === 'idle' && pool.spec.emergency.callerId) {
+          add.push(['p-asserted-identity', `<sip:${pool.spec.emergency.callerId}@${pool.spec.pbx.domain ?? pool.spec.pbx.host}>`]);
+        }
+        logger.warn({ device: desk?.device.metadata.name, callId: req.callId }, 'emergency call');
+        await req.proxy({ destination: pbx, headers: { add, remove: [pool.spec.emergency.callerIdHeader, ...EMERGENCY_SPOOFABLE_HEADERS] } });
+        return;
+      }
+      case 'forward':
+        reportActivity(desk);
+        await req.proxy({ destination: pbx });
+        return;
+    }
+  };
+
+  proxy.on('request', (req, res) => handle(req, res).catch((err: unknown) => {
+    logger.error({ callId: req.callId, method: req.method, err: err instanceof Error ? err.message : String(err) }, 'request handling failed');
+    if (!res.finalSent) res.send(500, { reason: 'Edge error' });
+  }));
+
+  for (const inf of view.informers()) inf.start();
+  await Promise.all(view.informers().map((i) => i.waitForSync()));
+  await proxy.listen();
+
+  const http: ProvisioningServer = await startProvisioningServer({
+    host,
+    ...(opts.httpPort !== undefined ? { port: opts.httpPort } : { port: 8080 }),
+    log: logger,
+    onRequest: (result) => metrics.provisioningRequests.inc({ result }),
+    source: {
+      lookup: (fileName) => {
+        const file = view.provisioningFile(fileName);
+        const device = file ? view.device(file.device) : undefined;
+        if (!file || !device) return undefined;
+        return { device: file.device, username: device.spec.mac, content: file.content, contentType: file.contentType, passwordRef: file.credentials };
+      },
+      secretsFor: async (file) => {
+        const auth = view.device(file.device)?.spec.provisioningAuth?.secretRef;
+        const password = file.passwordRef ? await secrets.value(file.passwordRef.secret, file.passwordRef.key) : undefined;
+        return {
+          // Without a provisioning password no request can authenticate: the file is not served.
+          provisioningPassword: auth ? await secrets.value(auth.name, auth.passwordKey) : undefined,
+          placeholders: password !== undefined ? { password } : {},
+        };
+      },
+    },
+  });
+
+  const probe = new ProbeServer({ registry: runtimeMetrics.registry, ready: () => view.informers().every((i) => i.hasSynced()), host, port: opts.metricsPort ?? 9090 });
+  await probe.listen();
+  logger.info({ sip: proxy.address('udp').port, http: http.port, metrics: probe.port }, 'edge serving');
+
+  return {
+    sipPort: proxy.address('udp').port,
+    httpPort: http.port,
+    metricsPort: probe.port,
+    metrics: runtimeMetrics,
+    stop: async () => {
+      await http.close();
+      await proxy.close();
+      await Promise.all(view.informers().map((i) => i.stop()));
+      await probe.close();
+    },
+  };
+}

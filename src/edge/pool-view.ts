@@ -1,0 +1,117 @@
+import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '../api/index.ts';
+import { HOTDESK_KINDS } from '../controller/kinds.ts';
+import { ANNOTATION_CONTENT_TYPES, ANNOTATION_CREDENTIALS, ANNOTATION_REVISION, LABEL_DEVICE, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY } from '../controller/labels.ts';
+import { isActive, occupyingSession } from '../controller/session-index.ts';
+import { CORE_KINDS, Informer, type KubeClient, type KubeObject } from '../runtime/index.ts';
+import type { Logger } from '../log.ts';
+import { CacheIndex } from './cache-index.ts';
+import type { DeviceState } from './dial-decision.ts';
+
+export type Device = HotDeskDevice & KubeObject;
+export type User = HotDeskUser & KubeObject;
+export type Session = HotDeskSession & KubeObject;
+export type ProvisioningConfigMap = KubeObject & { data?: Record<string, string> };
+
+/** Which desk a SIP identity belongs to, and in which state it is calling. */
+export interface CallerDesk {
+  device: Device;
+  state: Exclude<DeviceState, 'unknown'>;
+  /** The occupant when the identity is a logged-in user's extension. */
+  user?: User | undefined;
+  session?: Session | undefined;
+}
+
+/**
+ * The edge's read-only view of its pool, served from informer caches: the pool, its devices,
+ * users, sessions and rendered provisioning files, indexed for the SIP and HTTP hot paths.
+ */
+export class PoolView {
+  readonly namespace: string;
+  readonly poolName: string;
+  readonly pools: Informer<HotDeskPool & KubeObject>;
+  readonly devices: Informer<Device>;
+  readonly users: Informer<User>;
+  readonly sessions: Informer<Session>;
+  readonly configMaps: Informer<ProvisioningConfigMap>;
+  readonly #deviceByIdleUser: CacheIndex<Device>;
+  readonly #userByExtension: CacheIndex<User>;
+  readonly #configMapByFile: CacheIndex<ProvisioningConfigMap>;
+
+  constructor(client: KubeClient, opts: { namespace: string; pool: string; logger: Logger; resyncPeriodMs?: number }) {
+    this.namespace = opts.namespace;
+    this.poolName = opts.pool;
+    const common = { namespace: opts.namespace, logger: opts.logger, ...(opts.resyncPeriodMs ? { resyncPeriodMs: opts.resyncPeriodMs } : {}) };
+    this.pools = new Informer(client, { ...common, kind: HOTDESK_KINDS.pool, fieldSelector: `metadata.name=${opts.pool}` });
+    this.devices = new Informer(client, { ...common, kind: HOTDESK_KINDS.device });
+    this.users = new Informer(client, { ...common, kind: HOTDESK_KINDS.user });
+    this.sessions = new Informer(client, { ...common, kind: HOTDESK_KINDS.session });
+    this.configMaps = new Informer(client, { ...common, kind: CORE_KINDS.configMap, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_POOL}=${opts.pool}` });
+    const inPool = (o: { spec: { pool: string } }) => o.spec.pool === opts.pool;
+    this.#deviceByIdleUser = new CacheIndex(this.devices, (d) => (inPool(d) ? [d.spec.idleIdentity.username] : []));
+    this.#userByExtension = new CacheIndex(this.users, (u) => (inPool(u) ? [u.spec.extension] : []));
+    this.#configMapByFile = new CacheIndex(this.configMaps, (cm) => Object.keys(cm.data ?? {}));
+  }
+
+  informers(): Informer<any>[] {
+    return [this.pools, this.devices, this.users, this.sessions, this.configMaps];
+  }
+
+  pool(): (HotDeskPool & KubeObject) | undefined {
+    return this.pools.get(this.namespace, this.poolName);
+  }
+
+  device(name: string): Device | undefined {
+    const d = this.devices.get(this.namespace, name);
+    return d && d.spec.pool === this.poolName ? d : undefined;
+  }
+
+  userByExtension(extension: string): User | undefined {
+    return this.#userByExtension.get(extension);
+  }
+
+  user(name: string): User | undefined {
+    const u = this.users.get(this.namespace, name);
+    return u && u.spec.pool === this.poolName ? u : undefined;
+  }
+
+  occupyingSession(device: string): Session | undefined {
+    return occupyingSession(this.sessions.list(this.namespace), device) as Session | undefined;
+  }
+
+  activeSessionsOfUser(user: string): Session[] {
+    return this.sessions.list(this.namespace).filter((s) => s.spec.user === user && isActive(s));
+  }
+
+  /**
+   * The desk behind a SIP identity (the user part of From or To): an idle account (HD0001) is that
+   * desk, idle; a logged-in extension is the desk its session holds.
+   */
+  deskOf(identity: string): CallerDesk | undefined {
+    const idle = this.#deviceByIdleUser.get(identity);
+    if (idle) return { device: idle, state: 'idle' };
+    const user = this.#userByExtension.get(identity);
+    if (!user) return undefined;
+    const sessions = this.activeSessionsOfUser(user.metadata.name ?? '');
+    const session = sessions[0];
+    if (!session) return undefined;
+    const device = this.device(session.spec.device);
+    return device ? { device, state: 'occupied', user, session } : undefined;
+  }
+
+  /** The rendered file served under this name, with what the edge needs to serve it. */
+  provisioningFile(fileName: string): { device: string; content: string; contentType: string; revision: string; credentials: { secret: string; key: string } } | undefined {
+    const cm = this.#configMapByFile.get(fileName);
+    const content = cm?.data?.[fileName];
+    const annotations = cm?.metadata?.annotations ?? {};
+    const device = cm?.metadata?.labels?.[LABEL_DEVICE];
+    if (!cm || content === undefined || !device || !annotations[ANNOTATION_CREDENTIALS]) return undefined;
+    const types = JSON.parse(annotations[ANNOTATION_CONTENT_TYPES] ?? '{}') as Record<string, string>;
+    return {
+      device,
+      content,
+      contentType: types[fileName] ?? 'text/plain; charset=utf-8',
+      revision: annotations[ANNOTATION_REVISION] ?? '',
+      credentials: JSON.parse(annotations[ANNOTATION_CREDENTIALS]) as { secret: string; key: string },
+    };
+  }
+}

@@ -1,0 +1,102 @@
+import { ANNOTATION_REVISION, LABEL_DEVICE } from '../controller/labels.ts';
+import type { SipProxy } from '../sip/proxy.ts';
+import { sendCheckSync } from '../sip/uac.ts';
+import { destinationOfUri } from '../sip/routing.ts';
+import { tryParseUri } from '../sip/uri.ts';
+import type { Logger } from '../log.ts';
+import type { EdgeMetrics } from './edge-metrics.ts';
+import type { LoginTracker } from './login-tracker.ts';
+import type { PoolView } from './pool-view.ts';
+import type { RegistrationTable } from './registrations.ts';
+import type { EdgeStatusWriter } from './status-writer.ts';
+
+export interface ResyncDeps {
+  proxy: SipProxy;
+  view: PoolView;
+  registrations: RegistrationTable;
+  status: EdgeStatusWriter;
+  metrics: EdgeMetrics;
+  logins: LoginTracker;
+  logger: Logger;
+  attempts?: number;
+  retryDelayMs?: number;
+}
+
+/**
+ * When a device's rendered configuration changes revision, tells the phone to fetch it again with
+ * `NOTIFY Event: check-sync;reboot=false` (no reboot), retrying, and records the answer in status.
+ */
+export class Resyncer {
+  readonly #deps: ResyncDeps;
+  readonly #revisions = new Map<string, string>();
+  readonly #inFlight = new Map<string, Promise<void>>();
+
+  constructor(deps: ResyncDeps) {
+    this.#deps = deps;
+    deps.view.configMaps.addHandler({
+      onAdd: (cm) => this.#observe(cm, false),
+      onUpdate: (_old, cm) => this.#observe(cm, true),
+      onDelete: (cm) => this.#revisions.delete(cm.metadata?.labels?.[LABEL_DEVICE] ?? ''),
+    });
+  }
+
+  #observe(cm: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }, notify: boolean): void {
+    const device = cm.metadata?.labels?.[LABEL_DEVICE];
+    const revision = cm.metadata?.annotations?.[ANNOTATION_REVISION];
+    if (!device || !revision) return;
+    const before = this.#revisions.get(device);
+    this.#revisions.set(device, revision);
+    // The first sighting (startup, a new device) is not a change: the phone fetches at boot.
+    if (notify && before !== undefined && before !== revision) void this.resync(device);
+  }
+
+  /** Sends the check-sync; a newer change while one is in flight waits for it, then goes again. */
+  resync(device: string): Promise<void> {
+    const prior = this.#inFlight.get(device) ?? Promise.resolve();
+    const next = prior.then(() => this.#send(device));
+    this.#inFlight.set(device, next);
+    void next.finally(() => {
+      if (this.#inFlight.get(device) === next) this.#inFlight.delete(device);
+    });
+    return next;
+  }
+
+  async #send(device: string): Promise<void> {
+    const { registrations, proxy, metrics, logger, status } = this.#deps;
+    const reg = registrations.get(device) ?? this.#fromStatus(device);
+    if (!reg) {
+      logger.info({ device }, 'configuration changed but the phone is not registered: it fetches the file when it boots');
+      metrics.resyncNotifies.inc({ result: 'not_registered' });
+      return;
+    }
+    const attempts = this.#deps.attempts ?? 3;
+    const sentAt = new Date().toISOString();
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const sent = sendCheckSync(proxy, reg.contact, { reboot: false, destination: { host: reg.source.address, port: reg.source.port, transport: reg.source.transport } });
+        this.#deps.logins.notifySent(device);
+        const response = await sent;
+        if (response.status >= 200 && response.status < 300) {
+          metrics.resyncNotifies.inc({ result: 'acknowledged' });
+          await status.device(device, { lastResync: { sentAt, acknowledgedAt: new Date().toISOString() } });
+          return;
+        }
+        logger.info({ device, status: response.status }, 'phone refused check-sync');
+        metrics.resyncNotifies.inc({ result: 'refused' });
+        break;
+      } catch (err) {
+        logger.info({ device, attempt, err: err instanceof Error ? err.message : String(err) }, 'check-sync NOTIFY got no answer');
+        if (attempt < attempts) await new Promise((r) => setTimeout(r, this.#deps.retryDelayMs ?? 1_000));
+      }
+    }
+    metrics.resyncNotifies.inc({ result: 'failed' });
+    await status.device(device, { lastResync: { sentAt, acknowledgedAt: null } }).catch(() => undefined);
+  }
+
+  /** After an edge restart the table is empty: the device's status still has the last binding. */
+  #fromStatus(device: string) {
+    const contact = this.#deps.view.device(device)?.status?.registration?.contact;
+    const uri = contact ? tryParseUri(contact) : undefined;
+    return contact && uri ? { contact, source: destinationOfUri(uri) } : undefined;
+  }
+}
