@@ -1,3 +1,5 @@
+import { edgeRoleRules } from '../../src/controller/edge-objects.ts';
+
 /**
  * What a pool's edge is allowed to do (design brief). The controller creates one Role like this per
  * pool, which the API server accepts only if the controller holds every one of these permissions
@@ -8,12 +10,8 @@ export function edgeRoleManifest(namespace: string, name = 'hotdesk-edge'): obje
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: { name, namespace },
-    rules: [
-      { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['hotdesk.io'], resources: ['hotdesksessions'], verbs: ['create', 'delete', 'get', 'list', 'watch'] },
-      { apiGroups: ['hotdesk.io'], resources: ['hotdeskdevices', 'hotdeskusers', 'hotdeskpools'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['hotdesk.io'], resources: ['hotdeskdevices/status'], verbs: ['patch'] },
-    ],
+    // The rules the controller really grants each pool's edge, naming two Secrets as a pool would.
+    rules: edgeRoleRules(['alice-sip', 'desk-idle']),
   };
 }
 
