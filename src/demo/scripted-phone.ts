@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { encodeTelephoneEvent, eventOfDtmfKey, isDtmfKey } from '../media/dtmf.ts';
+import { encodeRtpPacket } from '../media/rtp-packet.ts';
+import { acceptAnswer, buildOffer } from '../media/sdp.ts';
+import { getHeader, getHeaders, type SipRequest, type SipResponse } from '../sip/message.ts';
+import { tagOf, tryParseNameAddr } from '../sip/name-addr.ts';
+import { SipProxy, randomTag } from '../sip/proxy.ts';
+import type { SipAddress } from '../sip/transport.ts';
+import { sendRequest } from '../sip/uac.ts';
+
+export interface ScriptedPhoneOptions {
+  /** The SIP account it uses (the desk's idle account, e.g. HD0002). */
+  identity: string;
+  domain: string;
+  /** The edge it registers and calls through (its outbound proxy). */
+  edge: { host: string; port: number };
+}
+
+export interface CallResult {
+  status: number;
+  reason: string;
+  /** RTP packets of the prompts the phone heard. */
+  promptPackets: number;
+  /** Whether the edge hung up with BYE after the flow. */
+  hungUpByEdge: boolean;
+}
+
+const DTMF_PT_DEFAULT = 101;
+
+/**
+ * A desk phone driven by a script, for the demo: registers through the edge, dials a feature
+ * code, sends the PIN as RFC 4733 telephone-events, and answers NOTIFY and BYE like a phone.
+ */
+export class ScriptedPhone {
+  readonly #opts: ScriptedPhoneOptions;
+  readonly #ua: SipProxy;
+  readonly notifies: SipRequest[] = [];
+  readonly #byeWaiters = new Map<string, () => void>();
+  readonly #notifyWaiters: Array<(req: SipRequest) => void> = [];
+
+  private constructor(opts: ScriptedPhoneOptions, ua: SipProxy) {
+    this.#opts = opts;
+    this.#ua = ua;
+    ua.on('request', (req, res) => {
+      if (req.method === 'NOTIFY') {
+        this.notifies.push(req.message);
+        for (const w of this.#notifyWaiters.splice(0)) w(req.message);
+      }
+      if (req.method === 'BYE') this.#byeWaiters.get(req.callId)?.();
+      res.send(200);
+    });
+  }
+
+  static async start(opts: ScriptedPhoneOptions): Promise<ScriptedPhone> {
+    const ua = new SipProxy({ host: '127.0.0.1', udpPort: 0, tcpPort: false });
+    await ua.listen();
+    return new ScriptedPhone(opts, ua);
+  }
+
+  get #edge(): SipAddress {
+    return { transport: 'udp', address: this.#opts.edge.host, port: this.#opts.edge.port };
+  }
+
+  get #aor(): string {
+    return `sip:${this.#opts.identity}@${this.#opts.domain}`;
+  }
+
+  async register(expiresSeconds = 3600): Promise<SipResponse> {
+    return sendRequest(this.#ua, {
+      method: 'REGISTER',
+      uri: `sip:${this.#opts.domain}`,
+      from: `<${this.#aor}>`,
+      to: `<${this.#aor}>`,
+      headers: [['contact', `<${this.#ua.localUri('udp', this.#opts.identity)}>;expires=${expiresSeconds}`], ['expires', String(expiresSeconds)]],
+      destination: { host: this.#opts.edge.host, port: this.#opts.edge.port },
+    });
+  }
+
+  /** Resolves with the next check-sync NOTIFY (or one already received). */
+  nextNotify(timeoutMs: number): Promise<SipRequest | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      this.#notifyWaiters.push((req) => {
+        clearTimeout(timer);
+        resolve(req);
+      });
+    });
+  }
+
+  /** Dials `number`, keys `digits` (e.g. "1357#") once the prompt plays, and waits for the edge to hang up. */
+  async dial(number: string, digits: string, opts: { timeoutMs?: number } = {}): Promise<CallResult> {
+    const rtp = createSocket('udp4');
+    rtp.bind(0, '127.0.0.1');
+    await once(rtp, 'listening');
+    let promptPackets = 0;
+    let firstPrompt: () => void = () => undefined;
+    const promptStarted = new Promise<void>((r) => (firstPrompt = r));
+    rtp.on('message', (msg) => {
+      if (msg.length > 12 && (msg[1]! & 0x7f) <= 8) {
+        promptPackets++;
+        firstPrompt();
+      }
+    });
+    const callId = `${randomBytes(10).toString('hex')}@demo-phone`;
+    const fromTag = randomTag();
+    const offer = buildOffer({ localAddress: '127.0.0.1', localPort: (rtp.address()).port, sessionId: Date.now(), sessionVersion: 1 });
+    const invite: SipRequest = {
+      kind: 'request',
+      method: 'INVITE',
+      uri: `sip:${number}@${this.#opts.domain}`,
+      version: 'SIP/2.0',
+      headers: [
+        ['via', this.#ua.localVia('udp')],
+        ['max-forwards', '70'],
+        ['from', `<${this.#aor}>;tag=${fromTag}`],
+        ['to', `<sip:${number}@${this.#opts.domain}>`],
+        ['call-id', callId],
+        ['cseq', '1 INVITE'],
+        ['contact', `<${this.#ua.localUri('udp', this.#opts.identity)}>`],
+        ['content-type', 'application/sdp'],
+      ].map(([name, value]) => ({ name: name!, value: value! })),
+      body: Buffer.from(offer),
+    };
+    const hungUp = new Promise<boolean>((resolve) => {
+      this.#byeWaiters.set(callId, () => resolve(true));
+      setTimeout(() => resolve(false), opts.timeoutMs ?? 30_000).unref();
+    });
+    try {
+      const final = await this.#ua.request(invite, this.#edge);
+      if (final.status < 200 || final.status >= 300) return { status: final.status, reason: final.reason, promptPackets, hungUpByEdge: false };
+      await this.#ack(invite, final);
+      const media = acceptAnswer(final.body.toString('utf8'));
+      if (!media.ok) throw new Error(`the edge's SDP answer is unusable: ${media.reason}`);
+      await Promise.race([promptStarted, new Promise((r) => setTimeout(r, 3_000))]);
+      await sendDigits(rtp, media.media.remote, media.media.telephoneEventPayloadType ?? DTMF_PT_DEFAULT, digits);
+      const byEdge = await hungUp;
+      return { status: final.status, reason: final.reason, promptPackets, hungUpByEdge: byEdge };
+    } finally {
+      this.#byeWaiters.delete(callId);
+      rtp.close();
+    }
+  }
+
+  /** ACK for the 2xx goes end to end: to the answerer's Contact, along the Record-Route set. */
+  async #ack(invite: SipRequest, ok: SipResponse): Promise<void> {
+    const contact = tryParseNameAddr(getHeader(ok, 'contact'));
+    const routes = getHeaders(ok, 'record-route').reverse();
+    const ack: SipRequest = {
+      kind: 'request',
+      method: 'ACK',
+      uri: contact ? getHeader(ok, 'contact')!.replace(/^.*<([^>]+)>.*$/, '$1') : invite.uri,
+      version: 'SIP/2.0',
+      headers: [
+        { name: 'via', value: this.#ua.localVia('udp') },
+        { name: 'max-forwards', value: '70' },
+        ...routes.map((value) => ({ name: 'route', value })),
+        { name: 'from', value: getHeader(invite, 'from')! },
+        { name: 'to', value: `${getHeader(invite, 'to')!};tag=${tagOf(getHeader(ok, 'to')) ?? ''}` },
+        { name: 'call-id', value: getHeader(invite, 'call-id')! },
+        { name: 'cseq', value: '1 ACK' },
+      ],
+      body: Buffer.alloc(0),
+    };
+    await this.#ua.sendStateless(ack, this.#edge);
+  }
+
+  async stop(): Promise<void> {
+    await this.#ua.close();
+  }
+}
+
+/** Each key as RFC 4733 events: a start, an update and three redundant end packets, as phones send. */
+async function sendDigits(rtp: Socket, remote: { address: string; port: number }, pt: number, digits: string): Promise<void> {
+  const ssrc = randomBytes(4).readUInt32BE(0);
+  let seq = Math.floor(Math.random() * 1000);
+  let timestamp = Math.floor(Math.random() * 100_000);
+  const send = (payload: Buffer, marker: boolean) =>
+    new Promise<void>((resolve) => rtp.send(encodeRtpPacket({ marker, payloadType: pt, sequenceNumber: seq++, timestamp, ssrc, payload }), remote.port, remote.address, () => resolve()));
+  for (const key of digits) {
+    if (!isDtmfKey(key)) throw new Error(`not a DTMF key: ${key}`);
+    const event = eventOfDtmfKey(key);
+    await send(encodeTelephoneEvent({ event, end: false, volume: 10, duration: 160 }), true);
+    await sleep(20);
+    await send(encodeTelephoneEvent({ event, end: false, volume: 10, duration: 480 }), false);
+    await sleep(20);
+    for (let i = 0; i < 3; i++) await send(encodeTelephoneEvent({ event, end: true, volume: 10, duration: 800 }), false);
+    timestamp += 1_600;
+    await sleep(80);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
