@@ -1,0 +1,126 @@
+/**
+ * Kamailio as the tenant PBX in end-to-end tests: a small in-memory registrar that relays calls to
+ * registered users, sends emergency numbers to a fixed "emergency desk" address, and answers
+ * anything else it cannot route with 404 naming the user part it saw (X-PBX-Saw), so a test can
+ * tell exactly what reached the PBX.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freeLoopbackPort, waitForListener } from './ports.ts';
+
+export interface KamailioOptions {
+  /** Where INVITEs to the emergency numbers are relayed (the SIPp emergency UAS). */
+  emergencyPort: number;
+  emergencyNumbers?: readonly string[];
+}
+
+export interface Kamailio {
+  port: number;
+  /** Everything Kamailio printed, for failure messages. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const MODULES = ['tm', 'sl', 'rr', 'pv', 'maxfwd', 'usrloc', 'registrar', 'textops', 'siputils', 'xlog', 'kex', 'corex'];
+
+export function kamailioConfig(port: number, opts: KamailioOptions): string {
+  const emergency = (opts.emergencyNumbers ?? ['911', '112']).map((n) => `$rU == "${n}"`).join(' || ');
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+children=1
+tcp_children=1
+auto_aliases=no
+listen=udp:127.0.0.1:${port}
+listen=tcp:127.0.0.1:${port}
+alias="127.0.0.1:${port}"
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+${MODULES.map((m) => `loadmodule "${m}.so"`).join('\n')}
+modparam("usrloc", "db_mode", 0)
+modparam("rr", "append_fromtag", 0)
+
+request_route {
+  xlog("L_INFO", "PBX got $rm $ru from $fu via $si:$sp\\n");
+  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+  if (has_totag()) {
+    if (loose_route()) { t_relay(); exit; }
+    if (is_method("ACK") && !t_check_trans()) { t_relay(); exit; }
+    t_relay();
+    exit;
+  }
+  if (is_method("CANCEL")) {
+    if (t_check_trans()) t_relay();
+    exit;
+  }
+  if (is_method("REGISTER")) {
+    if (!save("location")) sl_reply_error();
+    exit;
+  }
+  if (is_method("INVITE")) record_route();
+  if (${emergency}) {
+    rewritehostport("127.0.0.1:${opts.emergencyPort}");
+    t_relay();
+    exit;
+  }
+  if (!lookup("location")) {
+    append_to_reply("X-PBX-Saw: $rU\\r\\n");
+    sl_send_reply("404", "Not Found");
+    exit;
+  }
+  t_relay();
+}
+`;
+}
+
+export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
+  const dir = await mkdtemp(join(tmpdir(), 'kamailio-'));
+  const port = await freeLoopbackPort();
+  const config = join(dir, 'kamailio.cfg');
+  await writeFile(config, kamailioConfig(port, opts));
+  // -DD: stays in the foreground as the parent of its workers; detached so its process group
+  // (parent and workers) can be signalled as one at teardown.
+  const child: ChildProcess = spawn('/usr/sbin/kamailio', ['-DD', '-E', '-f', config, '-w', dir, '-Y', dir, '-m', '32', '-M', '4'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  const collect = (d: Buffer) => (output = (output + d.toString()).slice(-20_000));
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 3_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.race([
+      waitForListener(port, 'udp'),
+      exited.then(() => {
+        throw new Error(`kamailio exited at startup:\n${output}`);
+      }),
+    ]);
+    await waitForListener(port, 'tcp');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port, log: () => output, stop };
+}

@@ -1,0 +1,133 @@
+/**
+ * One end-to-end stack: a real control plane, the controller, Kamailio standing in for the tenant
+ * PBX, and the edge in front of it, with a pool "office" (alice 101, bob 102, desk-1 HD0001 at
+ * "Floor 3 desk 1", desk-2 HD0002). Each test file starts one in before() and stops it in after().
+ */
+import assert from 'node:assert/strict';
+import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
+import { createController } from '../../src/controller/controller.ts';
+import { startEdge, type Edge } from '../../src/edge/edge.ts';
+import type { Manager } from '../../src/runtime/index.ts';
+import { startKamailio, type Kamailio } from './kamailio.ts';
+import { deviceYaml, namespaceYaml, poolYaml, userYaml } from './manifests.ts';
+import { freeLoopbackPort } from './ports.ts';
+import { killAllSipp } from './sipp.ts';
+
+export const POOL = 'office';
+export const DESK_LOCATION = 'Floor 3 desk 1';
+export const ALICE = { name: 'alice', extension: '101', pin: '4821' };
+export const BOB = { name: 'bob', extension: '102', pin: '7390' };
+
+export interface StackOptions {
+  namespace: string;
+  maxAttempts?: number;
+}
+
+export interface Stack {
+  ns: string;
+  cp: ControlPlane;
+  kamailio: Kamailio;
+  edge: Edge;
+  /** Where Kamailio sends 911/112: start the emergency UAS here. */
+  emergencyPort: number;
+  /** host:port of the edge's SIP listener. */
+  edgeAddress: string;
+  apply(yaml: string): Promise<void>;
+  getJson<T = any>(...what: string[]): Promise<T | undefined>;
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** A sample's value from Prometheus text exposition; 0 when the series is absent. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return 0;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    killAllSipp();
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
+  };
+  try {
+    const cp = await startControlPlane();
+    cleanups.push(() => cp.stop());
+    const controller: Manager = createController({
+      kubeConfig: cp.kubeConfig,
+      leaderElection: false,
+      server: { host: '127.0.0.1', port: 0 },
+      // Manager.shutdown leaves its grace-period timer running after the queues drain, which
+      // keeps the test process alive for the whole grace period: keep it short.
+      shutdownGraceMs: 2_000,
+    });
+    await controller.start();
+    cleanups.push(() => controller.stop());
+    const emergencyPort = await freeLoopbackPort();
+    const kamailio = await startKamailio({ emergencyPort });
+    cleanups.push(() => kamailio.stop());
+
+    const apply = async (yaml: string) => {
+      const r = await cp.kubectl(['apply', '-f', '-'], { input: yaml });
+      assert.equal(r.code, 0, r.stderr);
+    };
+    const getJson = async <T>(...what: string[]): Promise<T | undefined> => {
+      const r = await cp.kubectl(['get', ...what, '-o', 'json'], { namespace: opts.namespace });
+      return r.code === 0 ? (JSON.parse(r.stdout) as T) : undefined;
+    };
+    const ns = opts.namespace;
+    await apply(namespaceYaml(ns));
+    await apply([
+      poolYaml(ns, POOL, { pbxPort: kamailio.port, ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}) }),
+      userYaml(ns, ALICE.name, POOL, ALICE.extension, 'alice-Secret-Pw1', ALICE.pin),
+      userYaml(ns, BOB.name, POOL, BOB.extension, 'bob-Secret-Pw2', BOB.pin),
+      deviceYaml(ns, 'desk-1', POOL, '00156500a001', 'HD0001', 'idle-Secret-Pw1', DESK_LOCATION),
+      deviceYaml(ns, 'desk-2', POOL, '00156500a002', 'HD0002', 'idle-Secret-Pw2', 'Floor 4 desk 2'),
+    ].join('---\n'));
+    // The idle configuration must exist before the edge starts: its first sighting is no change.
+    for (const desk of ['desk-1', 'desk-2']) {
+      await eventually(`idle provisioning of ${desk}`, async () => (await getJson<any>('configmap', `${desk}-provisioning`))?.metadata?.annotations?.['hotdesk.io/config-revision']);
+    }
+
+    const edge = await startEdge({
+      kubeConfig: cp.kubeConfig,
+      namespace: ns,
+      pool: POOL,
+      host: '127.0.0.1',
+      sipPort: await freeLoopbackPort(),
+      httpPort: 0,
+      metricsPort: 0,
+      sipTimers: { t1: 200 },
+    });
+    cleanups.push(() => edge.stop());
+    const metrics = async () => {
+      const r = await fetch(`http://127.0.0.1:${edge.metricsPort}/metrics`);
+      return r.text();
+    };
+    return { ns, cp, kamailio, edge, emergencyPort, edgeAddress: `127.0.0.1:${edge.sipPort}`, apply, getJson, metrics, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
