@@ -34,7 +34,7 @@ interface ControllerRun {
   writes: WriteCounts;
   failedWrites: WriteCounts;
   /** Writes the controller made after the finish line (within a short settle time). */
-  trailingWrites: number;
+  trailingWrites: WriteCounts;
   peakRssKiB: number;
   cpuSeconds: number;
 }
@@ -64,10 +64,10 @@ function controllerWritesOnly(counts: WriteCounts): { controller: WriteCounts; o
   return { controller, other };
 }
 
-async function runController(plane: ControlPlane, namespace: string, size: FleetSize, createConcurrency: number, timeoutMs: number, cpuProfileDir: string | undefined): Promise<ControllerRun> {
+async function runController(plane: ControlPlane, namespace: string, size: FleetSize, createConcurrency: number, timeoutMs: number, cpuProfileDir: string | undefined, nodeOptions: string | undefined): Promise<ControllerRun> {
   const kc = plane.kubeConfig;
   await createNamespace(kc, namespace);
-  const ctrl = await ControllerProcess.start({ kubeconfigPath: plane.kubeconfigPath, namespace, cpuProfileDir });
+  const ctrl = await ControllerProcess.start({ kubeconfigPath: plane.kubeconfigPath, namespace, cpuProfileDir, nodeOptions });
   const progress = new FleetProgress(expectedOccupancy(size), size.users, size.sessions);
   try {
     await progress.start(kc, namespace);
@@ -92,7 +92,7 @@ async function runController(plane: ControlPlane, namespace: string, size: Fleet
       const { controller: writes, other } = controllerWritesOnly(diffCounts(atDone.writes, before.writes));
       if (other.size > 0) log(`${namespace}: writes not counted as the controller's: ${formatCounts(other)}`);
       const failedWrites = controllerWritesOnly(diffCounts(atDone.failed, before.failed)).controller;
-      const trailingWrites = total(controllerWritesOnly(diffCounts(settled.writes, atDone.writes)).controller);
+      const trailingWrites = controllerWritesOnly(diffCounts(settled.writes, atDone.writes)).controller;
       return { namespace, size, totalMs: doneAt - started, createMs: created.durationMs, creates: created.creates, writes, failedWrites, trailingWrites, peakRssKiB, cpuSeconds };
     } finally {
       clearInterval(ticker);
@@ -122,10 +122,12 @@ export async function runControllerBenchmark(): Promise<void> {
   const sessions = intOption('sessions', 1000);
   const size: FleetSize = { devices: intOption('devices', 5000), users: intOption('users', sessions), sessions };
   const rssSize: FleetSize = { ...size, devices: intOption('rss-devices', 10_000) };
-  const repeats = Math.max(1, intOption('repeats', 1));
+  // --skip-ratio: only the memory run (e.g. to try --controller-node-options quickly).
+  const repeats = flagOption('skip-ratio') ? 0 : Math.max(1, intOption('repeats', 1));
   const createConcurrency = intOption('create-concurrency', 8);
   const timeoutMs = intOption('timeout-s', 1800) * 1000;
   const cpuProfileDir = stringOption('cpu-prof', undefined);
+  const nodeOptions = stringOption('controller-node-options', undefined);
   const skipRss = flagOption('skip-rss') || rssSize.devices === 0;
   const out = stringOption('out', undefined);
   validateSize(size);
@@ -137,13 +139,13 @@ export async function runControllerBenchmark(): Promise<void> {
   let rss: ControllerRun | undefined;
   try {
     for (let r = 1; r <= repeats; r++) {
-      const ctrl = await runController(plane, `bench-controller-${r}`, size, createConcurrency, timeoutMs, cpuProfileDir);
+      const ctrl = await runController(plane, `bench-controller-${r}`, size, createConcurrency, timeoutMs, cpuProfileDir, nodeOptions);
       log(`controller run ${r}: ${seconds(ctrl.totalMs)} s, ${total(ctrl.writes)} writes, peak RSS ${megabytes(ctrl.peakRssKiB)} MB`);
       const raw = await runRaw(plane.kubeConfig, `bench-raw-${r}`, ctrl, createConcurrency);
       runs.push({ ctrl, raw });
     }
     if (!skipRss) {
-      rss = await runController(plane, 'bench-rss', rssSize, createConcurrency, timeoutMs, cpuProfileDir);
+      rss = await runController(plane, 'bench-rss', rssSize, createConcurrency, timeoutMs, cpuProfileDir, nodeOptions);
       log(`RSS run: ${rssSize.devices} devices provisioned in ${seconds(rss.totalMs)} s, peak RSS ${megabytes(rss.peakRssKiB)} MB`);
     }
   } finally {
@@ -152,20 +154,23 @@ export async function runControllerBenchmark(): Promise<void> {
 
   const ratio = median(runs.map(({ ctrl, raw }) => ctrl.totalMs / raw.writesMs));
   const ratioEndToEnd = median(runs.map(({ ctrl, raw }) => ctrl.totalMs / (raw.createMs + raw.writesMs)));
-  const first = runs[0]!;
+  const first = runs[0];
   const lines = [
     `date: ${new Date().toISOString()}`,
     `machine: ${machineDescription()}`,
     `command: npm run bench -- controller ${process.argv.slice(2).filter((a) => a.startsWith('--')).join(' ')}`.trim(),
-    `fleet: ${size.devices} devices, ${size.users} users (+ Secrets), ${size.sessions} sessions; creates: ${first.ctrl.creates} at concurrency ${createConcurrency}; controller workers: ${JSON.stringify(CONTROLLER_LANES)}`,
+    ...(nodeOptions ? [`controller NODE_OPTIONS: ${nodeOptions}`] : []),
+    `fleet: ${size.devices} devices, ${size.users} users (+ Secrets), ${size.sessions} sessions; creates: ${first?.ctrl.creates ?? 'n/a'} at concurrency ${createConcurrency}; controller workers: ${JSON.stringify(CONTROLLER_LANES)}`,
     ...runs.map(({ ctrl, raw }, i) => [
       `run ${i + 1}: controller ${seconds(ctrl.totalMs)} s (creates finished at ${seconds(ctrl.createMs)} s), controller CPU ${ctrl.cpuSeconds.toFixed(1)} s, peak RSS ${megabytes(ctrl.peakRssKiB)} MB`,
       `run ${i + 1}: raw writes ${seconds(raw.writesMs)} s; raw creates ${seconds(raw.createMs)} s; ratio ${(ctrl.totalMs / raw.writesMs).toFixed(2)}, end-to-end ratio ${(ctrl.totalMs / (raw.createMs + raw.writesMs)).toFixed(2)}`,
-      `run ${i + 1}: controller writes ${total(ctrl.writes)} (${formatCounts(ctrl.writes)}); failed ${total(ctrl.failedWrites)}${ctrl.failedWrites.size ? ` (${formatCounts(ctrl.failedWrites)})` : ''}; after the finish line ${ctrl.trailingWrites}`,
+      `run ${i + 1}: controller writes ${total(ctrl.writes)} (${formatCounts(ctrl.writes)}); failed ${total(ctrl.failedWrites)}${ctrl.failedWrites.size ? ` (${formatCounts(ctrl.failedWrites)})` : ''}; after the finish line (${SETTLE_MS / 1000} s) ${total(ctrl.trailingWrites)}${ctrl.trailingWrites.size ? ` (${formatCounts(ctrl.trailingWrites)})` : ''}`,
       `run ${i + 1}: raw writes planned ${total(raw.planned)}, seen by the API server ${total(raw.executed)} (${formatCounts(raw.executed)})${raw.unmapped.size ? `; not replayed: ${formatCounts(raw.unmapped)}` : ''}`,
     ]).flat(),
-    `median ratio (controller time / raw writes time): ${ratio.toFixed(2)} (target ≤ 1.3)`,
-    `median end-to-end ratio (controller time / (raw creates + raw writes)): ${ratioEndToEnd.toFixed(2)}`,
+    ...(runs.length > 0 ? [
+      `median ratio (controller time / raw writes time): ${ratio.toFixed(2)} (target ≤ 1.3)`,
+      `median end-to-end ratio (controller time / (raw creates + raw writes)): ${ratioEndToEnd.toFixed(2)}`,
+    ] : []),
     ...(rss ? [
       `RSS run: ${rssSize.devices} devices, ${rssSize.sessions} sessions provisioned in ${seconds(rss.totalMs)} s; controller peak RSS (VmHWM) ${megabytes(rss.peakRssKiB)} MB (target ≤ 300 MB); CPU ${rss.cpuSeconds.toFixed(1)} s; writes ${total(rss.writes)}`,
     ] : []),
@@ -174,13 +179,13 @@ export async function runControllerBenchmark(): Promise<void> {
   if (out) {
     const json = (m: WriteCounts) => Object.fromEntries(m);
     writeFileSync(out, JSON.stringify({
-      date: new Date().toISOString(), machine: machineDescription(), size, rssSize: skipRss ? undefined : rssSize, createConcurrency, lanes: CONTROLLER_LANES,
+      date: new Date().toISOString(), machine: machineDescription(), nodeOptions, size, rssSize: skipRss ? undefined : rssSize, createConcurrency, lanes: CONTROLLER_LANES,
       ratio, ratioEndToEnd,
       runs: runs.map(({ ctrl, raw }) => ({
-        controller: { ...ctrl, writes: json(ctrl.writes), failedWrites: json(ctrl.failedWrites) },
+        controller: { ...ctrl, writes: json(ctrl.writes), failedWrites: json(ctrl.failedWrites), trailingWrites: json(ctrl.trailingWrites) },
         raw: { ...raw, planned: json(raw.planned), executed: json(raw.executed), unmapped: json(raw.unmapped) },
       })),
-      rss: rss ? { ...rss, writes: json(rss.writes), failedWrites: json(rss.failedWrites) } : undefined,
+      rss: rss ? { ...rss, writes: json(rss.writes), failedWrites: json(rss.failedWrites), trailingWrites: json(rss.trailingWrites) } : undefined,
     }, null, 2));
   }
 }

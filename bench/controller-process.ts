@@ -9,6 +9,8 @@ export interface ControllerProcessOptions {
   namespace: string;
   /** Directory for a V8 CPU profile (--cpu-prof); none when undefined. */
   cpuProfileDir?: string | undefined;
+  /** NODE_OPTIONS for the controller (e.g. V8 heap limits to try); as shipped when undefined. */
+  nodeOptions?: string | undefined;
 }
 
 /**
@@ -46,6 +48,7 @@ export class ControllerProcess {
         HOTDESK_METRICS_HOST: '127.0.0.1',
         HOTDESK_METRICS_PORT: '0',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
       },
     });
     const proc = new ControllerProcess(child);
