@@ -160,7 +160,7 @@ export async function runControllerBenchmark(): Promise<void> {
     `machine: ${machineDescription()}`,
     `command: npm run bench -- controller ${process.argv.slice(2).filter((a) => a.startsWith('--')).join(' ')}`.trim(),
     ...(nodeOptions ? [`controller NODE_OPTIONS: ${nodeOptions}`] : []),
-    `fleet: ${size.devices} devices, ${size.users} users (+ Secrets), ${size.sessions} sessions; creates: ${first?.ctrl.creates ?? 'n/a'} at concurrency ${createConcurrency}; controller workers: ${JSON.stringify(CONTROLLER_LANES)}`,
+    ...(first ? [`fleet: ${size.devices} devices, ${size.users} users (+ Secrets), ${size.sessions} sessions; creates: ${first.ctrl.creates} at concurrency ${createConcurrency}; controller workers: ${JSON.stringify(CONTROLLER_LANES)}`] : []),
     ...runs.map(({ ctrl, raw }, i) => [
       `run ${i + 1}: controller ${seconds(ctrl.totalMs)} s (creates finished at ${seconds(ctrl.createMs)} s), controller CPU ${ctrl.cpuSeconds.toFixed(1)} s, peak RSS ${megabytes(ctrl.peakRssKiB)} MB`,
       `run ${i + 1}: raw writes ${seconds(raw.writesMs)} s; raw creates ${seconds(raw.createMs)} s; ratio ${(ctrl.totalMs / raw.writesMs).toFixed(2)}, end-to-end ratio ${(ctrl.totalMs / (raw.createMs + raw.writesMs)).toFixed(2)}`,
