@@ -1,0 +1,79 @@
+/**
+ * Call policy at the edge with SIPp phones and Kamailio as the PBX: an idle desk may only call the
+ * emergency numbers (which reach the PBX carrying the desk's location), a logged-in extension's
+ * calls and PBX feature codes pass through untouched, and phones that are not hot desks are not
+ * the edge's business.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { IDLE_BLOCK_REASON } from '../../src/edge/dial-decision.ts';
+import { sessionYaml } from './manifests.ts';
+import { expectPassed, startSipp } from './sipp.ts';
+import { ALICE, DESK_LOCATION, eventually, metricValue, startStack, type Stack } from './stack.ts';
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack({ namespace: 'e2e-policy' });
+});
+after(async () => {
+  await stack?.stop();
+});
+
+async function rejectedCall(caller: string, dialled: string): Promise<string> {
+  const run = await startSipp({ scenario: 'call-rejected.xml', remote: stack.edgeAddress, service: dialled, keys: { caller }, timeoutSeconds: 20 });
+  return (await expectPassed(run, `${caller} dialling ${dialled}`)).messages;
+}
+
+describe('call policy through the edge', { timeout: 150_000 }, () => {
+  it('refuses an idle desk\'s ordinary call with 403 and the reason', async () => {
+    const trace = await rejectedCall('HD0001', '0044207946000');
+    assert.match(trace, new RegExp(`SIP/2\\.0 403 ${IDLE_BLOCK_REASON}`));
+    assert.doesNotMatch(trace, /X-PBX-Saw/i, 'the PBX never saw it');
+    assert.equal(metricValue(await stack.metrics(), 'hotdesk_blocked_calls_total'), 1);
+  });
+
+  it('routes an idle desk\'s 911 to the emergency desk with the desk\'s location', async () => {
+    const desk = await startSipp({ scenario: 'uas-answer.xml', port: stack.emergencyPort, timeoutSeconds: 30 });
+    const call = await startSipp({ scenario: 'call-answered.xml', remote: stack.edgeAddress, service: '911', keys: { caller: 'HD0001' }, timeoutSeconds: 30 });
+    await expectPassed(call, 'emergency caller');
+    const received = await expectPassed(desk, 'emergency desk');
+    assert.match(received.messages, /INVITE sip:911@127\.0\.0\.1/);
+    assert.match(received.messages, new RegExp(`P-Emergency-Info: ${DESK_LOCATION}`, 'i'));
+    const metrics = await stack.metrics();
+    assert.equal(metricValue(metrics, 'hotdesk_emergency_calls_total'), 1);
+    assert.equal(metricValue(metrics, 'hotdesk_blocked_calls_total'), 1);
+  });
+
+  it('forwards a logged-in extension\'s call to a registered user and a PBX feature code untouched', async () => {
+    await stack.apply(sessionYaml(stack.ns, 'alice-at-desk-1', 'desk-1', ALICE.name));
+    await eventually('session Active', async () => (await stack.getJson<any>('hotdesksession', 'alice-at-desk-1'))?.status?.phase === 'Active');
+
+    const callee = await startSipp({ scenario: 'uas-answer.xml', timeoutSeconds: 30 });
+    const registration = await startSipp({ scenario: 'register.xml', remote: `127.0.0.1:${stack.kamailio.port}`, keys: { user: '200', contact_port: callee.port }, timeoutSeconds: 15 });
+    await expectPassed(registration, 'callee 200 registering with the PBX');
+
+    const call = await startSipp({ scenario: 'call-answered.xml', remote: stack.edgeAddress, service: '200', keys: { caller: ALICE.extension }, timeoutSeconds: 30 });
+    const caller = await expectPassed(call, '101 calling 200');
+    const answered = await expectPassed(callee, 'callee 200');
+    assert.match(answered.messages, /INVITE sip:200@127\.0\.0\.1/);
+    assert.match(answered.messages, /From: <sip:101@127\.0\.0\.1>/);
+    assert.match(caller.messages, /BYE sip:callee@/, 'the BYE went to the callee along the route set');
+    // The edge reports the occupant's activity (for the pool's idle logout).
+    await eventually('activity recorded', async () => (await stack.getJson<any>('hotdesksession', 'alice-at-desk-1'))?.status?.lastActivityAt);
+
+    const featureCode = await rejectedCall(ALICE.extension, '*62');
+    assert.match(featureCode, /X-PBX-Saw: \*62/i, 'the PBX got *62 as dialled');
+    const metrics = await stack.metrics();
+    assert.equal(metricValue(metrics, 'hotdesk_blocked_calls_total'), 1);
+    assert.equal(metricValue(metrics, 'hotdesk_feature_codes_total', { code: 'login', result: 'success' }), 0);
+  });
+
+  it('leaves a phone that is not a hot desk alone', async () => {
+    const trace = await rejectedCall('555', '0044207946000');
+    assert.match(trace, /X-PBX-Saw: 0044207946000/i);
+    assert.match(trace, /SIP\/2\.0 404 Not Found/);
+    const idleStarCode = await rejectedCall('HD0001', '*62');
+    assert.match(idleStarCode, new RegExp(`SIP/2\\.0 403 ${IDLE_BLOCK_REASON}`));
+    assert.equal(metricValue(await stack.metrics(), 'hotdesk_blocked_calls_total'), 2);
+  });
+});
