@@ -2,6 +2,7 @@ import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '..
 import type { EventRecorder, Informer, KubeClient, KubeObject } from '../runtime/index.ts';
 import type { Logger } from '../log.ts';
 import type { DomainMetrics } from './domain-metrics.ts';
+import type { WriteMemo } from './write-memo.ts';
 
 /** What every hot-desk reconciler reads from and writes through. */
 export interface HotDeskContext {
@@ -12,6 +13,8 @@ export interface HotDeskContext {
   now(): Date;
   /** Image of the edge pods when a pool names none. */
   edgeImage: string;
+  /** Status last written per object, so a lagging cache does not cause the same write twice. */
+  statusWrites: WriteMemo;
   caches: {
     pools: Informer<HotDeskPool & KubeObject>;
     users: Informer<HotDeskUser & KubeObject>;

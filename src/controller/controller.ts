@@ -11,6 +11,7 @@ import { LABEL_DEVICE, LABEL_POOL, PROVISIONING_SELECTOR } from './labels.ts';
 import { reconcilePool } from './pool-reconciler.ts';
 import { reconcileSession } from './session-reconciler.ts';
 import { reconcileUser } from './user-reconciler.ts';
+import { WriteMemo } from './write-memo.ts';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -45,7 +46,10 @@ export function createController(opts: ControllerOptions): Manager {
   const users = mgr.informer<HotDeskUser & KubeObject>(HOTDESK_KINDS.user, ns);
   const devices = mgr.informer<HotDeskDevice & KubeObject>(HOTDESK_KINDS.device, ns);
   const sessions = mgr.informer<HotDeskSession & KubeObject>(HOTDESK_KINDS.session, ns);
-  const provisioning = mgr.informer(CORE_KINDS.configMap, { ...ns, labelSelector: PROVISIONING_SELECTOR });
+  // The controller compares only the revision annotation of the files it rendered: keeping their
+  // content in memory would cost the size of every phone's file.
+  const withoutData = (o: KubeObject): KubeObject => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata });
+  const provisioning = mgr.informer(CORE_KINDS.configMap, { ...ns, labelSelector: PROVISIONING_SELECTOR, transform: withoutData });
   const deployments = mgr.informer(CORE_KINDS.deployment, { ...ns, labelSelector: EDGE_SELECTOR });
 
   const metrics = new DomainMetrics(mgr.metrics.registry, {
@@ -60,8 +64,11 @@ export function createController(opts: ControllerOptions): Manager {
     logger,
     now: opts.now ?? (() => new Date()),
     edgeImage: opts.edgeImage ?? 'ghcr.io/hotdesk-operator/hotdesk-operator:latest',
+    statusWrites: new WriteMemo(),
     caches: { pools, users, devices, sessions, provisioning, deployments },
   };
+  devices.addHandler({ onDelete: (d) => ctx.statusWrites.forget(`device/${d.metadata.uid}`) });
+  users.addHandler({ onDelete: (u) => ctx.statusWrites.forget(`user/${u.metadata.uid}`) });
   const nsOf = (k: string) => splitKey(k).namespace ?? '';
 
   mgr.add({
@@ -79,7 +86,7 @@ export function createController(opts: ControllerOptions): Manager {
         kind: HOTDESK_KINDS.pool, ...ns,
         map: (o) => devices.list(o.metadata?.namespace).filter((d) => d.spec.pool === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')),
       },
-      { kind: CORE_KINDS.configMap, ...ns, labelSelector: PROVISIONING_SELECTOR, map: (o) => [key(o.metadata?.namespace, o.metadata?.labels?.[LABEL_DEVICE] ?? '')] },
+      { kind: CORE_KINDS.configMap, ...ns, labelSelector: PROVISIONING_SELECTOR, transform: withoutData, map: (o) => [key(o.metadata?.namespace, o.metadata?.labels?.[LABEL_DEVICE] ?? '')] },
     ],
     reconcile: async (k) => reconcileDevice(ctx, nsOf(k), splitKey(k).name),
   });

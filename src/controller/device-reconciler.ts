@@ -60,7 +60,7 @@ export async function reconcileDevice(ctx: HotDeskContext, namespace: string, na
     ? { user: occupancy.user.metadata.name ?? '', extension: occupancy.user.spec.extension, session: occupancy.session.metadata.name ?? '' }
     : undefined;
   const changed = device.status?.configRevision !== config.revision;
-  await writeStatus(ctx, device, {
+  const wrote = await writeStatus(ctx, device, {
     phase: config.phase,
     ...(occupant ? { occupant } : {}),
     configRevision: config.revision,
@@ -70,7 +70,7 @@ export async function reconcileDevice(ctx: HotDeskContext, namespace: string, na
     reason: config.phase,
     message: occupant ? `configuration for ${occupant.extension} rendered (revision ${config.revision})` : `idle configuration rendered (revision ${config.revision})`,
   }]);
-  if (changed) {
+  if (changed && wrote) {
     const what = occupant ? `occupied configuration for extension ${occupant.extension} (session ${occupant.session})` : `idle configuration for ${device.spec.idleIdentity.username}`;
     await ctx.recorder.event(device, 'Normal', 'Provisioned', `rendered the ${what}, revision ${config.revision}`);
     if (config.droppedKeys) await ctx.recorder.event(device, 'Warning', 'KeysDropped', config.droppedKeys);
@@ -101,7 +101,7 @@ async function fail(ctx: HotDeskContext, device: HotDeskDevice & KubeObject, rea
 
 type ControllerStatus = Pick<HotDeskDeviceStatus, 'phase' | 'occupant' | 'configRevision'>;
 
-async function writeStatus(ctx: HotDeskContext, device: HotDeskDevice & KubeObject, status: ControllerStatus, conditions: Array<Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>>): Promise<void> {
+async function writeStatus(ctx: HotDeskContext, device: HotDeskDevice & KubeObject, status: ControllerStatus, conditions: Array<Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>>): Promise<boolean> {
   const generation = device.metadata.generation ?? 0;
   const merged = mergeConditions(device.status?.conditions as Condition[] | undefined, conditions.map((c) => ({ ...c, observedGeneration: generation })), ctx.now())
     .filter((c) => conditions.some((n) => n.type === c.type));
@@ -111,11 +111,16 @@ async function writeStatus(ctx: HotDeskContext, device: HotDeskDevice & KubeObje
     && JSON.stringify(current.occupant ?? null) === JSON.stringify(status.occupant ?? null)
     && current.observedGeneration === generation
     && JSON.stringify(current.conditions?.filter((c) => conditions.some((n) => n.type === c.type))) === JSON.stringify(merged);
-  if (same) return;
+  if (same) return false;
+  const memoKey = `device/${device.metadata.uid}`;
+  const desired = { ...status, generation, conditions: conditions.map((c) => [c.type, c.status, c.reason, c.message]) };
+  if (ctx.statusWrites.alreadyWritten(memoKey, device.metadata.resourceVersion, desired)) return false;
   await applyStatus(ctx.client, HOTDESK_KINDS.device, {
     apiVersion: GROUP_VERSION,
     kind: HOTDESK_KINDS.device.kind,
     metadata: { name: device.metadata.name, namespace: device.metadata.namespace },
     status: { ...status, observedGeneration: generation, conditions: merged },
   }, { fieldManager: CONTROLLER_FIELD_MANAGER });
+  ctx.statusWrites.record(memoKey, device.metadata.resourceVersion, desired);
+  return true;
 }

@@ -63,13 +63,16 @@ export async function reconcileUser(ctx: HotDeskContext, namespace: string, name
   const unchanged = before?.status === ready.status && before.reason === ready.reason && before.message === ready.message
     && user.status?.observedGeneration === generation
     && JSON.stringify(user.status?.activeSessions ?? []) === JSON.stringify(active);
-  if (!unchanged) {
+  const memoKey = `user/${user.metadata.uid}`;
+  const desired = { active, generation, ready: [ready.status, ready.reason, ready.message] };
+  if (!unchanged && !ctx.statusWrites.alreadyWritten(memoKey, user.metadata.resourceVersion, desired)) {
     await applyStatus(ctx.client, HOTDESK_KINDS.user, {
       apiVersion: GROUP_VERSION,
       kind: HOTDESK_KINDS.user.kind,
       metadata: { name, namespace },
       status: { activeSessions: active, conditions, observedGeneration: generation },
     }, { fieldManager: CONTROLLER_FIELD_MANAGER });
+    ctx.statusWrites.record(memoKey, user.metadata.resourceVersion, desired);
   }
   if (!check.ok && (before?.reason !== check.reason || before.message !== check.message)) {
     await ctx.recorder.event(user as KubeObject, 'Warning', check.reason, check.message);

@@ -26,6 +26,11 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number;
   pageSize?: number;
   logger?: Logger;
+  /**
+   * Trims each object before it is cached, for fields no reader needs (a controller that only
+   * compares an annotation can drop a ConfigMap's data). managedFields are always dropped.
+   */
+  transform?: (obj: KubeObject) => KubeObject;
 }
 
 interface ListResponse<T> {
@@ -185,7 +190,15 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (const obj of fresh.values()) this.upsert(obj);
   }
 
-  private upsert(obj: T): void {
+  /** managedFields can be most of an object's size and no cache reader uses them. */
+  private trim(raw: T): T {
+    const { managedFields: _dropped, ...metadata } = raw.metadata ?? {};
+    const obj = { ...raw, metadata } as T;
+    return this.opts.transform ? (this.opts.transform(obj) as T) : obj;
+  }
+
+  private upsert(raw: T): void {
+    const obj = this.trim(raw);
     const key = keyOf(obj);
     const old = this.cache.get(key);
     this.cache.set(key, obj);

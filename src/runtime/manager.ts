@@ -17,6 +17,8 @@ export interface Selection {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** Trims cached objects (see InformerOptions.transform); the first registration of a selection sets it. */
+  transform?: (obj: KubeObject) => KubeObject;
 }
 
 export interface WatchSpec extends Selection {
@@ -166,6 +168,7 @@ export class Manager {
         namespace: selection.namespace,
         labelSelector: selection.labelSelector,
         fieldSelector: selection.fieldSelector,
+        ...(selection.transform ? { transform: selection.transform } : {}),
         resyncPeriodMs: this.opts.resyncPeriodMs,
         retryMaxMs: this.opts.informerRetryMaxMs,
         logger: this.logger,
