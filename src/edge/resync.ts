@@ -82,8 +82,10 @@ export class Resyncer {
           return;
         }
         logger.info({ device, status: response.status }, 'phone refused check-sync');
+        // A refusal is an answer: counted once as refused, not also as failed (no answer).
         metrics.resyncNotifies.inc({ result: 'refused' });
-        break;
+        await status.device(device, { lastResync: { sentAt, acknowledgedAt: null } }).catch(() => undefined);
+        return;
       } catch (err) {
         logger.info({ device, attempt, err: err instanceof Error ? err.message : String(err) }, 'check-sync NOTIFY got no answer');
         if (attempt < attempts) await new Promise((r) => setTimeout(r, this.#deps.retryDelayMs ?? 1_000));
