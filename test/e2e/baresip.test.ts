@@ -6,15 +6,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startBaresip, type Baresip } from './baresip.ts';
-import { ALICE, eventually, metricValue, startStack, type Stack } from './stack.ts';
+import { ALICE, BOB, eventually, metricValue, startStack, type Stack } from './stack.ts';
 
 let stack: Stack;
 let phone: Baresip | undefined;
+let tcpPhone: Baresip | undefined;
 before(async () => {
   stack = await startStack({ namespace: 'e2e-baresip' });
 });
 after(async () => {
   await phone?.stop();
+  await tcpPhone?.stop();
   await stack?.stop();
 });
 
@@ -62,5 +64,22 @@ describe('baresip at a hot desk', { timeout: 120_000 }, () => {
     const resync = await eventually('lastResync recorded', async () => (await stack.getJson<any>('hotdeskdevice', 'desk-1'))?.status?.lastResync);
     assert.ok(resync.sentAt);
     assert.equal(resync.acknowledgedAt ?? null, null);
+  });
+
+  it('does the same over TCP: the NOTIFY comes back on the phone\'s connection', async () => {
+    tcpPhone = await startBaresip({ user: 'HD0002', password: 'idle-Secret-Pw2', outbound: stack.edgeAddress, transport: 'tcp' });
+    await eventually('desk-2 registration', async () => (await stack.getJson<any>('hotdeskdevice', 'desk-2'))?.status?.registration?.identity === 'HD0002');
+    assert.match(tcpPhone.log(), /REGISTER sip:127\.0\.0\.1;transport=tcp SIP\/2\.0|Via: SIP\/2\.0\/TCP/);
+    assert.equal((await tcpPhone.command('dial', `*77*${BOB.extension}*`)).ok, true);
+    await tcpPhone.waitForEvent('CALL_RTPESTAB');
+    assert.equal((await tcpPhone.command('sndcode', `${BOB.pin}#`)).ok, true);
+    await tcpPhone.waitForEvent('CALL_CLOSED', 20_000);
+    await eventually('bob session Active', async () => {
+      const list = await stack.getJson<any>('hotdesksessions');
+      return list?.items.find((s: any) => s.spec.user === BOB.name && s.spec.device === 'desk-2' && s.status?.phase === 'Active');
+    });
+    const trace = await eventually('NOTIFY at the TCP phone', () => (/NOTIFY sip:HD0002-/.test(tcpPhone!.log()) ? tcpPhone!.log() : undefined), 15_000);
+    assert.match(trace, /TCP 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+\s+NOTIFY/);
+    await eventually('second re-sync answered', async () => metricValue(await stack.metrics(), 'hotdesk_resync_notifies_total', { result: 'refused' }) === 2);
   });
 });

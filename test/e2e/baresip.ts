@@ -36,6 +36,7 @@ export interface BaresipOptions {
   password: string;
   /** host:port of the edge, used as outbound proxy. */
   outbound: string;
+  transport?: 'udp' | 'tcp';
 }
 
 /** Splits `len:payload,` netstrings off the front of the buffer. */
@@ -76,7 +77,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
     `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
     '',
   ].join('\n'));
-  await writeFile(join(dir, 'accounts'), `<sip:${opts.user}@127.0.0.1>;auth_pass=${opts.password};outbound="sip:${opts.outbound}";regint=300;audio_codecs=PCMU\n`);
+  await writeFile(join(dir, 'accounts'), `<sip:${opts.user}@127.0.0.1>;auth_pass=${opts.password};outbound="sip:${opts.outbound}${opts.transport === 'tcp' ? ';transport=tcp' : ''}";regint=300;audio_codecs=PCMU\n`);
   await writeFile(join(dir, 'contacts'), '');
 
   const child: ChildProcess = spawn('baresip', ['-f', dir, '-s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -68,6 +68,16 @@ describe('call policy through the edge', { timeout: 150_000 }, () => {
     assert.equal(metricValue(metrics, 'hotdesk_feature_codes_total', { code: 'login', result: 'success' }), 0);
   });
 
+  it('gives an occupied desk\'s 112 the desk\'s location, not what the phone claims', async () => {
+    const desk = await startSipp({ scenario: 'uas-answer.xml', port: stack.emergencyPort, timeoutSeconds: 30 });
+    const call = await startSipp({ scenario: 'call-spoofing.xml', remote: stack.edgeAddress, service: '112', keys: { caller: ALICE.extension, spoof: 'Somewhere-else' }, timeoutSeconds: 30 });
+    await expectPassed(call, '101 calling 112');
+    const received = (await expectPassed(desk, 'emergency desk')).messages;
+    assert.match(received, new RegExp(`P-Emergency-Info: ${DESK_LOCATION}`, 'i'));
+    assert.doesNotMatch(received, /Somewhere-else/, 'the phone\'s own location and identity claims were removed');
+    assert.equal(metricValue(await stack.metrics(), 'hotdesk_emergency_calls_total'), 2);
+  });
+
   it('leaves a phone that is not a hot desk alone', async () => {
     const trace = await rejectedCall('555', '0044207946000');
     assert.match(trace, /X-PBX-Saw: 0044207946000/i);
