@@ -84,4 +84,20 @@ describe('PIN lockout and SIP INFO DTMF through the edge', { timeout: 150_000 },
     assert.equal(session.spec.origin, 'featureCode');
     assert.equal(metricValue(await stack.metrics(), 'hotdesk_feature_codes_total', { code: 'login', result: 'success' }), 1);
   });
+
+  it('treats a caller hanging up during the PIN prompt as abandoned: no PIN failure, the prompt stops', async () => {
+    const media = await RtpPhone.open();
+    try {
+      const call = await startSipp({ scenario: 'feature-call-hangup.xml', remote: stack.edgeAddress, service: `*77*${BOB.extension}*`, keys: { caller: 'HD0002', rtp_port: media.port }, timeoutSeconds: 30 });
+      const result = await expectPassed(call, 'hang-up call');
+      assert.doesNotMatch(result.messages, /BYE sip:HD0002/, 'the edge does not hang up a call that is already over');
+      await eventually('abandoned counted', async () => metricValue(await stack.metrics(), 'hotdesk_feature_codes_total', { code: 'login', result: 'abandoned' }) === 1);
+      const heard = media.received.length;
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(media.received.length, heard, 'no RTP after the hang-up');
+    } finally {
+      await media.close();
+    }
+    assert.equal(metricValue(await stack.metrics(), 'hotdesk_pin_failures_total'), 2, 'only the two wrong PINs of the lockout test');
+  });
 });
