@@ -3,6 +3,7 @@ import type { HotDeskPool } from '../api/index.ts';
 import { effectiveFeatureCodes } from '../api/feature-codes.ts';
 import { loadPrompts, type PromptSet } from '../media/prompts.ts';
 import { KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
+import { getHeader } from '../sip/message.ts';
 import { SipProxy } from '../sip/proxy.ts';
 import type { IncomingRequest, ProxyTarget, ServerResponse } from '../sip/request-context.ts';
 import type { TimerSettings } from '../sip/transaction.ts';
@@ -96,7 +97,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     const desk = identity ? view.deskOf(identity) : undefined;
     if (!desk) return;
     const device = desk.device.metadata.name ?? '';
-    const binding = bindingFromResponse(response, req.source, Date.now());
+    const binding = bindingFromResponse(response, req.source, Date.now(), getHeader(req.message, 'contact'));
     if (!binding) {
       registrations.remove(device);
       return;

@@ -13,17 +13,36 @@ export interface Registration {
   expiresAt: number;
 }
 
-/** The binding a successful REGISTER response confirms; undefined when it removed the binding. */
-export function bindingFromResponse(response: SipResponse, source: SipAddress, now: number): { identity: string; contact: string; source: SipAddress; expiresAt: number } | undefined {
+/** The URI inside a Contact value (`<sip:...>;expires=60` or a bare `sip:...;expires=60`). */
+function contactUriText(contact: string): string {
+  return contact.includes('<') ? contact.slice(contact.indexOf('<') + 1, contact.indexOf('>')) : contact.split(';')[0]!.trim();
+}
+
+function sameBinding(a: string, b: string): boolean {
+  const x = tryParseNameAddr(a)?.uri;
+  const y = tryParseNameAddr(b)?.uri;
+  if (!x || !y) return contactUriText(a) === contactUriText(b);
+  return x.user === y.user && x.host.toLowerCase() === y.host.toLowerCase() && (x.port ?? 5060) === (y.port ?? 5060);
+}
+
+/**
+ * The binding a successful REGISTER response confirms; undefined when it removed the binding.
+ * The registrar's 200 lists every binding of the address of record (an older one of the same phone,
+ * other phones), so the phone's own is the one matching the Contact it sent.
+ */
+export function bindingFromResponse(response: SipResponse, source: SipAddress, now: number, requestContact?: string): { identity: string; contact: string; source: SipAddress; expiresAt: number } | undefined {
   const to = tryParseNameAddr(getHeader(response, 'to'));
   const identity = to?.uri.user;
-  const contactHeader = getHeaders(response, 'contact')[0];
+  const listed = getHeaders(response, 'contact');
+  const sent = requestContact !== undefined && requestContact.trim() !== '*' ? tryParseNameAddr(requestContact) : undefined;
+  // No match: a registrar that rewrites contacts; the first is the best guess unless the phone was
+  // removing its binding.
+  const contactHeader = (sent && listed.find((c) => sameBinding(c, requestContact!))) ?? (sent?.params.expires === '0' ? undefined : listed[0]);
   const contact = tryParseNameAddr(contactHeader);
   if (!identity || !contact) return undefined;
   const expires = Number(contact.params.expires ?? getHeader(response, 'expires') ?? 3600);
   if (!Number.isFinite(expires) || expires <= 0) return undefined;
-  const uri = contactHeader!.includes('<') ? contactHeader!.slice(contactHeader!.indexOf('<') + 1, contactHeader!.indexOf('>')) : contactHeader!.split(';')[0]!.trim();
-  return { identity, contact: uri, source, expiresAt: now + expires * 1000 };
+  return { identity, contact: contactUriText(contactHeader!), source, expiresAt: now + expires * 1000 };
 }
 
 /** In-memory bindings per device; device status keeps a copy so a restarted edge starts warm. */

@@ -131,4 +131,21 @@ describe('login at a desk with SIPp phones', { timeout: 150_000 }, () => {
     assert.match(second.messages, /NOTIFY sip:101@127\.0\.0\.1:\d+/);
     assert.equal(metricValue(await stack.metrics(), 'hotdesk_feature_codes_total', { code: 'logout', result: 'success' }), 1);
   });
+
+  it('records the binding the phone just registered when the PBX lists older ones too', async () => {
+    // A phone that restarts comes back from a new port while its old binding has not expired:
+    // the registrar's 200 lists both, and re-sync must go to the new one.
+    const oldPort = await freeLoopbackPort();
+    await register(oldPort, 'HD0002');
+    await eventually('first binding', async () => (await stack.getJson<any>('hotdeskdevice', 'desk-2'))?.status?.registration?.contact?.includes(`:${oldPort}`));
+    const newPort = await freeLoopbackPort();
+    const run = await startSipp({ scenario: 'register.xml', port: newPort, remote: stack.edgeAddress, keys: { user: 'HD0002', contact_port: newPort }, timeoutSeconds: 15 });
+    const result = await expectPassed(run, 'REGISTER from the new port');
+    assert.match(result.messages, new RegExp(`Contact: <sip:HD0002@127\\.0\\.0\\.1:${oldPort}`), 'the PBX lists the old binding too');
+    const reg = await eventually('new binding recorded', async () => {
+      const r = (await stack.getJson<any>('hotdeskdevice', 'desk-2'))?.status?.registration;
+      return r?.contact?.includes(`:${newPort}`) ? r : undefined;
+    }, 5_000);
+    assert.equal(reg.identity, 'HD0002');
+  });
 });
