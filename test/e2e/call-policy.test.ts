@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { IDLE_BLOCK_REASON } from '../../src/edge/dial-decision.ts';
 import { sessionYaml } from './manifests.ts';
 import { expectPassed, startSipp } from './sipp.ts';
-import { ALICE, DESK_LOCATION, eventually, metricValue, startStack, type Stack } from './stack.ts';
+import { RtpPhone } from './rtp-phone.ts';
+import { ALICE, BOB, DESK_LOCATION, eventually, metricValue, startStack, type Stack } from './stack.ts';
 
 let stack: Stack;
 before(async () => {
@@ -85,5 +86,39 @@ describe('call policy through the edge', { timeout: 150_000 }, () => {
     const idleStarCode = await rejectedCall('HD0001', '*62');
     assert.match(idleStarCode, new RegExp(`SIP/2\\.0 403 ${IDLE_BLOCK_REASON}`));
     assert.equal(metricValue(await stack.metrics(), 'hotdesk_blocked_calls_total'), 2);
+  });
+
+  it('follows the pool to Yeastar codes: *93 asks for the extension, then the PIN; *093 logs out', async () => {
+    const patched = await stack.cp.kubectl(['patch', 'hotdeskpool', 'office', '--type', 'merge', '-p', '{"spec":{"featureCodes":{"preset":"yeastar"}}}'], { namespace: stack.ns });
+    assert.equal(patched.code, 0, patched.stderr);
+    // Once the edge has the new codes, 3CX's login is just a number an idle desk may not call.
+    await eventually('3CX code retired', async () => /403 /.test(await rejectedCall('HD0002', '*77*102*')), 10_000);
+
+    const media = await RtpPhone.open();
+    try {
+      const call = await startSipp({ scenario: 'feature-call.xml', remote: stack.edgeAddress, service: '*93', keys: { caller: 'HD0002', rtp_port: media.port }, timeoutSeconds: 45 });
+      await media.waitForPackets(5);
+      await media.press(`${BOB.extension}#`);
+      await media.press(`${BOB.pin}#`);
+      await expectPassed(call, '*93 login');
+    } finally {
+      await media.close();
+    }
+    const session = await eventually('bob Active at desk-2', async () => {
+      const list = await stack.getJson<any>('hotdesksessions');
+      return list?.items.find((s: any) => s.spec.user === BOB.name && s.spec.device === 'desk-2' && s.status?.phase === 'Active');
+    });
+    const logoutMedia = await RtpPhone.open();
+    try {
+      const logout = await startSipp({ scenario: 'feature-call.xml', remote: stack.edgeAddress, service: '*093', keys: { caller: BOB.extension, rtp_port: logoutMedia.port }, timeoutSeconds: 30 });
+      await expectPassed(logout, '*093 logout');
+    } finally {
+      await logoutMedia.close();
+    }
+    const ended = await eventually('bob logged out', async () => {
+      const s = await stack.getJson<any>('hotdesksession', session.metadata.name);
+      return s?.status?.phase === 'Ended' ? s : undefined;
+    });
+    assert.equal(ended.status.endReason, 'logout');
   });
 });
