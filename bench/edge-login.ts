@@ -53,6 +53,7 @@ export async function loginLatency(fleet: EdgeFleet, pbx: FakePbx, opts: { login
     // The edge records the binding when the PBX's 200 passes; give it a moment to land.
     await new Promise((r) => setTimeout(r, 500));
     const latencies: number[] = [];
+    const failures: string[] = [];
     const total = opts.warmup + opts.logins;
     for (let i = 0; i < total; i++) {
       const k = i % phones.length;
@@ -60,18 +61,27 @@ export async function loginLatency(fleet: EdgeFleet, pbx: FakePbx, opts: { login
       const idle = benchIdleAccount(desks[k]!);
       const user = i % fleet.users;
       const ext = benchExtension(user);
-      const loginNotify = phone.nextNotify(20_000);
-      const login = await phone.dialAndPress(idle, `*77*${ext}*`, benchPin(user));
-      const notifiedAt = await loginNotify;
-      const ms = notifiedAt - login.lastKeyAt;
-      if (i >= opts.warmup) latencies.push(ms);
-      await login.hangUp();
-      // The phone fetches its new file and registers as the user, as a real one would.
-      await phone.register(ext);
-      const logoutNotify = phone.nextNotify(20_000);
-      const logout = await phone.dialAndPress(ext, '*77*5*', '');
-      await logoutNotify;
-      await logout.hangUp();
+      let ms = Number.NaN;
+      try {
+        const loginNotify = phone.nextNotify(60_000);
+        loginNotify.catch(() => undefined);
+        const login = await phone.dialAndPress(idle, `*77*${ext}*`, benchPin(user));
+        const notifiedAt = await loginNotify;
+        ms = notifiedAt - login.lastKeyAt;
+        if (i >= opts.warmup) latencies.push(ms);
+        await login.hangUp();
+        // The phone fetches its new file and registers as the user, as a real one would.
+        await phone.register(ext);
+        const logoutNotify = phone.nextNotify(60_000);
+        logoutNotify.catch(() => undefined);
+        const logout = await phone.dialAndPress(ext, '*77*5*', '');
+        await logoutNotify;
+        await logout.hangUp();
+      } catch (err) {
+        failures.push(`login ${i} (${ext} at ${benchDevice(desks[k]!)}): ${err instanceof Error ? err.message : String(err)}`);
+        log(`${failures.at(-1)}\nedge log:\n${fleet.edge.recentLog().slice(-8).join('\n')}`);
+        if (failures.length > 5) throw new Error(`too many failed logins:\n${failures.join('\n')}`);
+      }
       await phone.register(idle);
       if (i % 10 === 9) log(`${i + 1}/${total} logins; last ${ms.toFixed(0)} ms`);
     }
@@ -93,6 +103,7 @@ export async function loginLatency(fleet: EdgeFleet, pbx: FakePbx, opts: { login
       `| phone: last PIN digit sent → NOTIFY received | ${sorted.length} | ${percentile(sorted, 50).toFixed(0)} | ${clientP99.toFixed(0)} | ${mean.toFixed(0)} | ${(sorted.at(-1) ?? Number.NaN).toFixed(0)} |`,
       `| edge histogram hotdesk_login_duration_seconds (interpolated in buckets, warm-up included) | ${p50.count} | ${(p50.value * 1000).toFixed(0)} | ${(p99.value * 1000).toFixed(0)} | ${(p50.mean * 1000).toFixed(0)} | |`,
       '',
+      `Failed logins: ${failures.length}${failures.length ? ` (${failures.join('; ')})` : ''}.`,
       `Target p99 ≤ 250 ms: ${clientP99 <= 250 ? 'met' : 'missed'} (phone-side p99 ${clientP99.toFixed(0)} ms).`,
       '',
     ].join('\n');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { benchMac, provisioningPassword } from './edge-fleet.ts';
 import { withEdgeFleet, type EdgeFleet } from './edge-setup.ts';
 import { forEachBounded } from './lib/bounded.ts';
-import { intOption } from './lib/options.ts';
+import { intOption, stringOption } from './lib/options.ts';
 import { cpuSeconds, machineDescription } from './lib/proc.ts';
 import { startNginx } from './edge-nginx.ts';
 
@@ -166,7 +166,7 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
 export async function runEdgeProvisioningBenchmark(): Promise<void> {
   const devices = intOption('devices', 10_000);
   const opts = { threads: intOption('wrk-threads', 2), connections: intOption('wrk-connections', 50), seconds: intOption('seconds', 20), nginxWorkers: ['1', 'auto'] };
-  const report = await withEdgeFleet({ devices, users: 2, pbx: { host: '127.0.0.1', port: 5060 } }, (fleet) => provisioningStorm(fleet, opts));
+  const report = await withEdgeFleet({ devices, users: 2, pbx: { host: '127.0.0.1', port: 5060 }, edgeCpuProfileDir: stringOption('cpu-prof-dir', undefined) }, (fleet) => provisioningStorm(fleet, opts));
   process.stdout.write(report);
 }
 
