@@ -32,10 +32,15 @@ export function dialledDigits(requestUriUser: string): string {
   }
 }
 
-export function decideDial(dialled: string, state: DeviceState, codes: DialCodes): DialDecision {
+/**
+ * `state` is how the caller's identity may call (an idle account: emergency only); `deskOccupied`
+ * whether the desk holds a session, which can differ while a phone has not re-synced yet: logout
+ * must still work then.
+ */
+export function decideDial(dialled: string, state: DeviceState, codes: DialCodes, deskOccupied: boolean = state === 'occupied'): DialDecision {
   if (state !== 'unknown') {
     // Logout is checked first: 3CX's `*77*5*` also fits the shape of a login with extension 5.
-    if (dialled === codes.logout) return state === 'occupied' ? { action: 'logout' } : { action: 'block', reason: 'Hot desk not logged in: nothing to log out' };
+    if (dialled === codes.logout) return deskOccupied ? { action: 'logout' } : { action: 'block', reason: 'Hot desk not logged in: nothing to log out' };
     if (codes.login !== undefined && dialled === codes.login) return { action: 'login' };
     const withExt = codes.loginWithExtension;
     if (withExt && dialled.length > withExt.prefix.length + withExt.suffix.length && dialled.startsWith(withExt.prefix) && dialled.endsWith(withExt.suffix)) {

@@ -127,7 +127,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     }
     const identity = req.from?.uri.user ?? '';
     const desk = view.deskOf(identity);
-    const decision = decideDial(dialledDigits(req.parsedUri?.user ?? ''), desk?.state ?? 'unknown', dialCodes(pool));
+    const deskOccupied = desk ? desk.state === 'occupied' || view.occupyingSession(desk.device.metadata.name ?? '') !== undefined : false;
+    const decision = decideDial(dialledDigits(req.parsedUri?.user ?? ''), desk?.state ?? 'unknown', dialCodes(pool), deskOccupied);
     switch (decision.action) {
       case 'login':
       case 'logout':

@@ -253,7 +253,10 @@ export class Manager {
     const grace = this.opts.shutdownGraceMs ?? 30_000;
     const drained = Promise.all(this.controllers.map((c) => c.queue.shutDown()));
     this.workStop?.abort();
-    const inTime = await Promise.race([drained.then(() => true), sleep(grace).then(() => false)]);
+    // The grace timer must not outlive a quick drain: it would keep the process up for the full grace.
+    const graceOver = new AbortController();
+    const inTime = await Promise.race([drained.then(() => true), sleep(grace, graceOver.signal).then(() => false)]);
+    graceOver.abort();
     if (!inTime) {
       this.logger.warn({ graceMs: grace }, 'reconciles still running after the grace period; cancelling them');
       this.hardStop.abort();

@@ -31,6 +31,11 @@ test('decideDial routes by code and device state', () => {
   }
 });
 
+test('a phone still on its idle account can log out a desk that holds a session (it missed its re-sync)', () => {
+  assert.deepEqual(decideDial('*77*5*', 'idle', threeCx, true), { action: 'logout' });
+  assert.deepEqual(decideDial('0044207946000', 'idle', threeCx, true).action, 'block', 'it still may not call out');
+});
+
 test('an idle phone is told why it was blocked', () => {
   const d = decideDial('0044207946000', 'idle', threeCx);
   assert.deepEqual(d, { action: 'block', reason: 'Hot desk not logged in: emergency calls only' });
