@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KINDS } from '../src/api/group.ts';
 import { startControlPlane, type ControlPlane } from '../src/envtest/controlplane.ts';
@@ -118,6 +119,11 @@ async function runRaw(kc: KubeConfig, namespace: string, ctrl: ControllerRun, cr
   return { namespace, createMs: created.durationMs, writesMs, planned: plan.planned, executed, unmapped: plan.unmapped };
 }
 
+function shippedNodeOptions(): string | undefined {
+  const values = parse(readFileSync(new URL('../charts/hotdesk-operator/values.yaml', import.meta.url), 'utf8')) as { nodeOptions?: string };
+  return values.nodeOptions;
+}
+
 export async function runControllerBenchmark(): Promise<void> {
   const sessions = intOption('sessions', 1000);
   const size: FleetSize = { devices: intOption('devices', 5000), users: intOption('users', sessions), sessions };
@@ -127,7 +133,8 @@ export async function runControllerBenchmark(): Promise<void> {
   const createConcurrency = intOption('create-concurrency', 8);
   const timeoutMs = intOption('timeout-s', 1800) * 1000;
   const cpuProfileDir = stringOption('cpu-prof', undefined);
-  const nodeOptions = stringOption('controller-node-options', undefined);
+  // By default the controller runs with the Node flags it ships with (the chart's nodeOptions).
+  const nodeOptions = stringOption('controller-node-options', shippedNodeOptions() ?? '') || undefined;
   const skipRss = flagOption('skip-rss') || rssSize.devices === 0;
   const out = stringOption('out', undefined);
   validateSize(size);
