@@ -81,8 +81,19 @@ async function startEmbedded(verbose: boolean): Promise<ControlPlane> {
   const killAll = () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   };
-  // Leave no process behind even when the test process dies without calling stop().
+  // Leave no process behind even when the test process dies without calling stop(): on exit, and
+  // on SIGTERM/SIGINT (a runner's timeout, Ctrl-C), which skip 'exit' handlers. When nothing else
+  // handles the signal, it is raised again so the process still ends the way it would have.
+  const onSignal = (signal: NodeJS.Signals) => {
+    killAll();
+    if (process.listenerCount(signal) === 1) {
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    }
+  };
   process.once('exit', killAll);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 
   const [etcdClientPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
@@ -158,6 +169,8 @@ async function startEmbedded(verbose: boolean): Promise<ControlPlane> {
       if (apiserver) await terminate(apiserver);
       await terminate(etcd);
       process.removeListener('exit', killAll);
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
       rmSync(dir, { recursive: true, force: true });
     },
   };
