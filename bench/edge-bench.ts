@@ -1,4 +1,4 @@
-import { intOption } from './lib/options.ts';
+import { intOption, stringOption } from './lib/options.ts';
 import { loginLatency, PBX_HOST } from './edge-login.ts';
 import { provisioningStorm } from './edge-provisioning.ts';
 import { withEdgeFleet } from './edge-setup.ts';
@@ -10,7 +10,7 @@ export async function runEdgeBenchmarks(): Promise<void> {
   const users = intOption('users', 20);
   const pbx = await FakePbx.start(PBX_HOST);
   try {
-    const report = await withEdgeFleet({ devices, users, pbx: { host: PBX_HOST, port: pbx.port } }, async (fleet) => [
+    const report = await withEdgeFleet({ devices, users, pbx: { host: PBX_HOST, port: pbx.port }, edgeCpuProfileDir: stringOption('cpu-prof-dir', undefined), controllerCpuProfileDir: stringOption('controller-cpu-prof-dir', undefined) }, async (fleet) => [
       await loginLatency(fleet, pbx, { logins: intOption('logins', 100), warmup: intOption('warmup-logins', 4), phones: intOption('phones', 2) }),
       await provisioningStorm(fleet, { threads: intOption('wrk-threads', 2), connections: intOption('wrk-connections', 50), seconds: intOption('seconds', 20), nginxWorkers: ['1', 'auto'] }),
     ].join('\n'));

@@ -38,13 +38,13 @@ async function waitUntilIdle(controller: ControllerProcess, timeoutMs: number): 
  * A control plane, the controller (its own process), a pool whose PBX is `pbx`, `devices` desks
  * and `users` users, all rendered; then the edge (its own process) once the controller settled.
  */
-export async function withEdgeFleet<T>(opts: { devices: number; users: number; pbx: { host: string; port: number }; edgeCpuProfileDir?: string | undefined }, fn: (fleet: EdgeFleet) => Promise<T>): Promise<T> {
+export async function withEdgeFleet<T>(opts: { devices: number; users: number; pbx: { host: string; port: number }; edgeCpuProfileDir?: string | undefined; controllerCpuProfileDir?: string | undefined }, fn: (fleet: EdgeFleet) => Promise<T>): Promise<T> {
   const plane = await startControlPlane();
   let controller: ControllerProcess | undefined;
   let edge: EdgeProcess | undefined;
   try {
     const namespace = 'bench-edge';
-    controller = await ControllerProcess.start({ kubeconfigPath: plane.kubeconfigPath, namespace });
+    controller = await ControllerProcess.start({ kubeconfigPath: plane.kubeconfigPath, namespace, cpuProfileDir: opts.controllerCpuProfileDir });
     const started = performance.now();
     await createPool(plane.kubeConfig, namespace, opts.pbx);
     log(`creating ${opts.users} users and ${opts.devices} devices`);
