@@ -11,6 +11,7 @@ import { LABEL_DEVICE, LABEL_POOL, PROVISIONING_SELECTOR } from './labels.ts';
 import { reconcilePool } from './pool-reconciler.ts';
 import { reconcileSession } from './session-reconciler.ts';
 import { reconcileUser } from './user-reconciler.ts';
+import { SpecChanges } from './spec-changes.ts';
 import { WriteMemo } from './write-memo.ts';
 
 export interface ControllerOptions {
@@ -69,6 +70,10 @@ export function createController(opts: ControllerOptions): Manager {
   };
   devices.addHandler({ onDelete: (d) => ctx.statusWrites.forget(`device/${d.metadata.uid}`) });
   users.addHandler({ onDelete: (u) => ctx.statusWrites.forget(`user/${u.metadata.uid}`) });
+  // A pool's or user's status changes with every login (counts, active sessions); only a spec
+  // change alters what a device renders, so only that requeues every device of the pool.
+  const poolSpecs = new SpecChanges();
+  const userSpecs = new SpecChanges();
   const nsOf = (k: string) => splitKey(k).namespace ?? '';
 
   mgr.add({
@@ -80,11 +85,11 @@ export function createController(opts: ControllerOptions): Manager {
       { kind: HOTDESK_KINDS.session, ...ns, map: (o) => [key(o.metadata?.namespace, (o as unknown as HotDeskSession).spec.device)] },
       {
         kind: HOTDESK_KINDS.user, ...ns,
-        map: (o) => devices.list(o.metadata?.namespace).filter((d) => d.status?.occupant?.user === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')),
+        map: (o) => (userSpecs.changed(o) ? devices.list(o.metadata?.namespace).filter((d) => d.status?.occupant?.user === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')) : []),
       },
       {
         kind: HOTDESK_KINDS.pool, ...ns,
-        map: (o) => devices.list(o.metadata?.namespace).filter((d) => d.spec.pool === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')),
+        map: (o) => (poolSpecs.changed(o) ? devices.list(o.metadata?.namespace).filter((d) => d.spec.pool === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')) : []),
       },
       { kind: CORE_KINDS.configMap, ...ns, labelSelector: PROVISIONING_SELECTOR, transform: withoutData, map: (o) => [key(o.metadata?.namespace, o.metadata?.labels?.[LABEL_DEVICE] ?? '')] },
     ],

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * HTTP Digest authentication (RFC 7616, MD5 with qop=auth) for the provisioning server.
@@ -9,7 +9,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 
 export interface DigestChallengeOptions {
   realm: string;
-  nonceKey: Buffer;
+  nonceKey: Buffer | KeyObject;
   now?: number;
   stale?: boolean;
 }
@@ -20,7 +20,7 @@ function md5(text: string): string {
   return createHash('md5').update(text).digest('hex');
 }
 
-export function issueNonce(key: Buffer, now: number = Date.now()): string {
+export function issueNonce(key: Buffer | KeyObject, now: number = Date.now()): string {
   const stamp = now.toString(36);
   const mac = createHmac('sha256', key).update(stamp).digest('base64url').slice(0, 22);
   return `${stamp}.${mac}`;
@@ -28,7 +28,7 @@ export function issueNonce(key: Buffer, now: number = Date.now()): string {
 
 export type NonceCheck = 'valid' | 'stale' | 'invalid';
 
-export function checkNonce(nonce: string, key: Buffer, now: number = Date.now()): NonceCheck {
+export function checkNonce(nonce: string, key: Buffer | KeyObject, now: number = Date.now()): NonceCheck {
   const [stamp, mac] = nonce.split('.');
   if (!stamp || !mac) return 'invalid';
   const expected = createHmac('sha256', key).update(stamp).digest('base64url').slice(0, 22);
@@ -57,7 +57,7 @@ export interface DigestVerifyInput {
   method: string;
   realm: string;
   password: string;
-  nonceKey: Buffer;
+  nonceKey: Buffer | KeyObject;
   now?: number;
 }
 

@@ -76,6 +76,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     tcpPort: opts.sipPort ?? 5060,
     metrics: metrics.sipHook(),
     logger,
+    // The PBX carries every phone's calls: limiting it per source would drop real traffic.
+    rateLimitExempt: (address) => address === view.pool()?.spec.pbx.host,
     ...(opts.sipTimers ? { timers: opts.sipTimers } : {}),
   });
   new Resyncer({ proxy, view, registrations, status, metrics, logins, logger });

@@ -64,6 +64,8 @@ export interface SipProxyOptions {
   metrics?: SipMetricsHook;
   logger?: Logger;
   idleConnectionTimeoutMs?: number;
+  /** Sources the per-source rate limit does not apply to (the edge's own PBX). */
+  rateLimitExempt?: (address: string) => boolean;
 }
 
 export type RequestHandler = (req: IncomingRequest, res: ServerResponse) => void | Promise<void>;
@@ -217,7 +219,9 @@ export class SipProxy {
   // ---- receive path ----------------------------------------------------------------------
 
   #receive(data: Buffer, source: SipAddress): void {
-    if (this.#rateLimiter && !this.#rateLimiter.allow(source.address, Date.now())) {
+    // Only requests are limited: responses answer requests we sent (a PBX answering hundreds of
+    // calls a second is one source), and a trusted upstream may be exempt altogether.
+    if (this.#rateLimiter && !isResponseStart(data) && !this.#options.rateLimitExempt?.(source.address) && !this.#rateLimiter.allow(source.address, Date.now())) {
       this.#metrics.rateLimited?.();
       return;
     }
@@ -497,6 +501,12 @@ export class SipProxy {
     else this.#metrics.responseSent?.(message.status);
     return transport.send(destination, serializeMessage(message));
   }
+}
+
+const RESPONSE_START = Buffer.from('SIP/2.0 ');
+
+function isResponseStart(data: Buffer): boolean {
+  return data.length >= RESPONSE_START.length && data.compare(RESPONSE_START, 0, RESPONSE_START.length, 0, RESPONSE_START.length) === 0;
 }
 
 export function randomTag(): string {

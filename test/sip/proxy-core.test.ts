@@ -164,6 +164,26 @@ describe('proxy core', { timeout: 60_000 }, () => {
     assert.equal(limited, 5);
   });
 
+  it('counts only requests against the rate limit, and never from an exempt source', async () => {
+    const phone = await udpPeer();
+    const proxy = await proxyWith({ limits: { rateLimit: { messagesPerSecond: 1, burst: 5 } } });
+    proxy.on('request', (_req, res) => void res.send(200));
+    const stray = ['SIP/2.0 200 OK', 'Via: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKstray', 'From: <sip:a@x>;tag=1', 'To: <sip:b@x>;tag=2', 'Call-ID: stray', 'CSeq: 1 INVITE', 'Content-Length: 0', '', ''].join('\r\n');
+    for (let i = 0; i < 10; i++) await phone.send(stray, proxy.address('udp').port);
+    for (let i = 0; i < 5; i++) await phone.send(request('OPTIONS', phone.port), proxy.address('udp').port);
+    let deadline = Date.now() + 3000;
+    while (phone.received.length < 5 && Date.now() < deadline) await sleep(10);
+    assert.equal(phone.received.length, 5, 'ten responses used none of the burst of five');
+
+    const pbx = await udpPeer();
+    const trusting = await proxyWith({ limits: { rateLimit: { messagesPerSecond: 1, burst: 5 } }, rateLimitExempt: (address) => address === '127.0.0.1' });
+    trusting.on('request', (_req, res) => void res.send(200));
+    for (let i = 0; i < 10; i++) await pbx.send(request('OPTIONS', pbx.port), trusting.address('udp').port);
+    deadline = Date.now() + 3000;
+    while (pbx.received.length < 10 && Date.now() < deadline) await sleep(10);
+    assert.equal(pbx.received.length, 10, 'an exempt source is never limited');
+  });
+
   it('feeds prom-client counters through the metrics hook', async () => {
     const registry = new Registry();
     const requests = new Counter({ name: 'sip_requests_total', help: 'SIP requests received', labelNames: ['method'], registers: [registry] });
