@@ -3,6 +3,10 @@ import { positionals } from './lib/options.ts';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   controller: async () => (await import('./controller-bench.ts')).runControllerBenchmark(),
+  'sip-cpu': async () => (await import('./sip-cpu.ts')).runSipCpuBenchmark(),
+  'edge-login': async () => (await import('./edge-login.ts')).runEdgeLoginBenchmark(),
+  'edge-provisioning': async () => (await import('./edge-provisioning.ts')).runEdgeProvisioningBenchmark(),
+  edge: async () => (await import('./edge-bench.ts')).runEdgeBenchmarks(),
 };
 
 const wanted = positionals();
