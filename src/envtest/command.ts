@@ -16,6 +16,9 @@ export function runCommand(bin: string, args: string[], opts: { input?: string |
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    // A program that exits without reading its input (kubectl on a bad flag) closes the pipe:
+    // that EPIPE is not an error of ours, the exit code says what happened.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -75,6 +75,7 @@ function runGenerator(dir: string, manifest: string, env: NodeJS.ProcessEnv): Pr
       if (code === 0) resolve();
       else reject(new Error(`scripts/gen-prompts.sh exited with ${code}: ${stderr.trim()}`));
     });
+    child.stdin.on('error', () => undefined); // an early exit is reported by its exit code
     child.stdin.end(manifest);
   });
 }
