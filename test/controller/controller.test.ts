@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
 import { createController } from '../../src/controller/controller.ts';
 import type { Manager } from '../../src/runtime/index.ts';
+import { eventually } from '../support/eventually.ts';
 import { deviceYaml, namespaceYaml, poolYaml, sessionYaml, userYaml } from './manifests.ts';
 
 let cp: ControlPlane;
@@ -19,20 +20,6 @@ async function getJson<T = any>(ns: string, ...what: string[]): Promise<T | unde
   return JSON.parse(r.stdout) as T;
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 async function configOf(ns: string, device: string): Promise<string> {
   const cm = await getJson<{ data: Record<string, string> }>(ns, 'configmap', `${device}-provisioning`);

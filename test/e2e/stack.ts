@@ -12,6 +12,7 @@ import { startKamailio, type Kamailio } from './kamailio.ts';
 import { deviceYaml, namespaceYaml, poolYaml, userYaml } from './manifests.ts';
 import { freeLoopbackPort } from './ports.ts';
 import { killAllSipp } from './sipp.ts';
+import { eventually } from '../support/eventually.ts';
 
 export const POOL = 'office';
 export const DESK_LOCATION = 'Floor 3 desk 1';
@@ -38,20 +39,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+export { eventually };
 
 /** A sample's value from Prometheus text exposition; 0 when the series is absent. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {

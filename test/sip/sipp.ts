@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
+import { freeLoopbackPort } from '../../src/envtest/ports.ts';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -65,23 +64,7 @@ export async function startSipp(options: SippOptions): Promise<SippRun> {
   return { port: options.port, done, kill: () => child.exitCode === null && child.kill('SIGKILL') };
 }
 
-/** A port free for both UDP and TCP on 127.0.0.1 a moment ago. */
-export async function freeLoopbackPort(): Promise<number> {
-  for (;;) {
-    const udp = createSocket('udp4');
-    const port = await new Promise<number>((res, rej) => {
-      udp.once('error', rej);
-      udp.bind(0, '127.0.0.1', () => res(udp.address().port));
-    });
-    const tcpFree = await new Promise<boolean>((res) => {
-      const srv = createServer();
-      srv.once('error', () => res(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
-    });
-    await new Promise<void>((res) => udp.close(() => res()));
-    if (tcpFree) return port;
-  }
-}
+export { freeLoopbackPort };
 
 /** Waits until something listens on the port (SIPp binds shortly after start). */
 export async function waitForListener(port: number, transport: 'udp' | 'tcp', deadlineMs = 10_000): Promise<void> {
