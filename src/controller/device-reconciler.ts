@@ -35,8 +35,8 @@ export async function reconcileDevice(ctx: HotDeskContext, namespace: string, na
 
   const cmName = provisioningConfigMapName(name);
   const existing = ctx.caches.provisioning.get(namespace, cmName);
-  if (existing?.metadata?.annotations?.[ANNOTATION_REVISION] !== config.revision) {
-    await applyObject(ctx.client, CORE_KINDS.configMap, {
+  // The file and the status are independent writes: made together, a render costs one round trip.
+  const fileWritten = existing?.metadata?.annotations?.[ANNOTATION_REVISION] === config.revision ? Promise.resolve() : applyObject(ctx.client, CORE_KINDS.configMap, {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: {
@@ -54,13 +54,12 @@ export async function reconcileDevice(ctx: HotDeskContext, namespace: string, na
       },
       data: Object.fromEntries(config.rendered.files.map((f) => [f.name, f.content])),
     }, { fieldManager: CONTROLLER_FIELD_MANAGER });
-  }
 
   const occupant = occupancy
     ? { user: occupancy.user.metadata.name ?? '', extension: occupancy.user.spec.extension, session: occupancy.session.metadata.name ?? '' }
     : undefined;
   const changed = device.status?.configRevision !== config.revision;
-  const wrote = await writeStatus(ctx, device, {
+  const statusWritten = writeStatus(ctx, device, {
     phase: config.phase,
     ...(occupant ? { occupant } : {}),
     configRevision: config.revision,
@@ -70,10 +69,12 @@ export async function reconcileDevice(ctx: HotDeskContext, namespace: string, na
     reason: config.phase,
     message: occupant ? `configuration for ${occupant.extension} rendered (revision ${config.revision})` : `idle configuration rendered (revision ${config.revision})`,
   }]);
+  const [, wrote] = await Promise.all([fileWritten, statusWritten]);
   if (changed && wrote) {
     const what = occupant ? `occupied configuration for extension ${occupant.extension} (session ${occupant.session})` : `idle configuration for ${device.spec.idleIdentity.username}`;
-    await ctx.recorder.event(device, 'Normal', 'Provisioned', `rendered the ${what}, revision ${config.revision}`);
-    if (config.droppedKeys) await ctx.recorder.event(device, 'Warning', 'KeysDropped', config.droppedKeys);
+    // Events are best effort (the recorder never throws): nothing waits for them.
+    void ctx.recorder.event(device, 'Normal', 'Provisioned', `rendered the ${what}, revision ${config.revision}`);
+    if (config.droppedKeys) void ctx.recorder.event(device, 'Warning', 'KeysDropped', config.droppedKeys);
   }
 }
 
