@@ -107,11 +107,14 @@ async function writeStatus(ctx: HotDeskContext, device: HotDeskDevice & KubeObje
   const merged = mergeConditions(device.status?.conditions as Condition[] | undefined, conditions.map((c) => ({ ...c, observedGeneration: generation })), ctx.now())
     .filter((c) => conditions.some((n) => n.type === c.type));
   const current = device.status;
+  // Field by field: the API server returns keys in its own order, so serialised text would differ.
+  const occupantKey = (o: ControllerStatus['occupant']) => (o ? `${o.user}/${o.extension}/${o.session}` : '');
+  const conditionKey = (c: Condition) => `${c.type}/${c.status}/${c.reason}/${c.message}/${c.observedGeneration ?? ''}`;
   const same = current !== undefined && current.phase === status.phase
     && current.configRevision === status.configRevision
-    && JSON.stringify(current.occupant ?? null) === JSON.stringify(status.occupant ?? null)
+    && occupantKey(current.occupant) === occupantKey(status.occupant)
     && current.observedGeneration === generation
-    && JSON.stringify(current.conditions?.filter((c) => conditions.some((n) => n.type === c.type))) === JSON.stringify(merged);
+    && (current.conditions ?? []).filter((c) => conditions.some((n) => n.type === c.type)).map((c) => conditionKey(c as Condition)).join('|') === merged.map(conditionKey).join('|');
   if (same) return false;
   const memoKey = `device/${device.metadata.uid}`;
   const desired = { ...status, generation, conditions: conditions.map((c) => [c.type, c.status, c.reason, c.message]) };

@@ -62,7 +62,7 @@ export async function reconcileUser(ctx: HotDeskContext, namespace: string, name
   const before = user.status?.conditions?.find((c) => c.type === 'Ready');
   const unchanged = before?.status === ready.status && before.reason === ready.reason && before.message === ready.message
     && user.status?.observedGeneration === generation
-    && JSON.stringify(user.status?.activeSessions ?? []) === JSON.stringify(active);
+    && (user.status?.activeSessions ?? []).map((a) => `${a.session}@${a.device}`).join(',') === active.map((a) => `${a.session}@${a.device}`).join(',');
   const memoKey = `user/${user.metadata.uid}`;
   const desired = { active, generation, ready: [ready.status, ready.reason, ready.message] };
   if (!unchanged && !ctx.statusWrites.alreadyWritten(memoKey, user.metadata.resourceVersion, desired)) {
