@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freeLoopbackPort, waitForListener } from './ports.ts';
+import { freeLoopbackPort, waitForListener } from '../support/ports.ts';
 
 const execFileAsync = promisify(execFile);
 

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeLoopbackPort, waitForListener } from './ports.ts';
+import { freeLoopbackPort, waitForListener } from '../support/ports.ts';
 
 export interface KamailioOptions {
   /** Where INVITEs to the emergency numbers are relayed (the SIPp emergency UAS). */

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { RtpPhone } from './rtp-phone.ts';
 import { expectPassed, startSipp } from './sipp.ts';
 import { ALICE, eventually, metricValue, startStack, type Stack } from './stack.ts';
-import { freeLoopbackPort } from './ports.ts';
+import { freeLoopbackPort } from '../support/ports.ts';
 
 const execFileAsync = promisify(execFile);
 let stack: Stack;

@@ -9,7 +9,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { IDLE_BLOCK_REASON } from '../../src/edge/dial-decision.ts';
-import { freeLoopbackPort } from './ports.ts';
+import { freeLoopbackPort } from '../support/ports.ts';
 import { expectPassed, startSipp } from './sipp.ts';
 import { eventually, metricValue, startStack, type Stack } from './stack.ts';
 

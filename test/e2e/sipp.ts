@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freeLoopbackPort, waitForListener } from './ports.ts';
+import { freeLoopbackPort, waitForListener } from '../support/ports.ts';
 
 export const SCENARIOS = resolve(import.meta.dirname, 'scenarios');
 

@@ -10,7 +10,7 @@ import { startEdge, type Edge } from '../../src/edge/edge.ts';
 import type { Manager } from '../../src/runtime/index.ts';
 import { startKamailio, type Kamailio } from './kamailio.ts';
 import { deviceYaml, namespaceYaml, poolYaml, userYaml } from './manifests.ts';
-import { freeLoopbackPort } from './ports.ts';
+import { freeLoopbackPort } from '../support/ports.ts';
 import { killAllSipp } from './sipp.ts';
 import { eventually } from '../support/eventually.ts';
 

@@ -6,12 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { execFile } from 'node:child_process';
-import { freeLoopbackPort } from '../../src/envtest/ports.ts';
-import { promisify } from 'node:util';
+import { freeLoopbackPort, waitForListener } from '../support/ports.ts';
 
-const execFileAsync = promisify(execFile);
 export const FIXTURES = resolve(import.meta.dirname, '../fixtures/sip');
 
 export interface SippRun {
@@ -64,15 +60,5 @@ export async function startSipp(options: SippOptions): Promise<SippRun> {
   return { port: options.port, done, kill: () => child.exitCode === null && child.kill('SIGKILL') };
 }
 
-export { freeLoopbackPort };
+export { freeLoopbackPort, waitForListener };
 
-/** Waits until something listens on the port (SIPp binds shortly after start). */
-export async function waitForListener(port: number, transport: 'udp' | 'tcp', deadlineMs = 10_000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    const { stdout } = await execFileAsync('ss', ['-H', transport === 'tcp' ? '-ltn' : '-lun', `sport = :${port}`]).catch(() => ({ stdout: '' }));
-    if (stdout.trim() !== '') return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on ${transport} port ${port}`);
-}

@@ -1,10 +1,11 @@
-/** Free loopback ports and waiting for a peer to bind, for the end-to-end tests. */
+/** Free loopback ports and waiting for a peer (SIPp, Kamailio, baresip) to bind, for tests. */
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
-const execFileAsync = promisify(execFile);
 export { freeLoopbackPort } from '../../src/envtest/ports.ts';
+
+const execFileAsync = promisify(execFile);
 
 /** Waits until something listens on the port (peers bind a moment after they start). */
 export async function waitForListener(port: number, transport: 'udp' | 'tcp', deadlineMs = 10_000): Promise<void> {
