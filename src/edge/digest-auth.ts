@@ -3,53 +3,121 @@ import { createHash, createHmac, randomBytes, timingSafeEqual, type KeyObject } 
 /**
  * HTTP Digest authentication (RFC 7616, MD5 with qop=auth) for the provisioning server.
  * MD5 because it is what every desk phone vendor implements for its provisioning URL; the
- * password still never crosses the wire. Nonces are stateless: an HMAC over their issue time,
- * so any edge replica can check a nonce another replica issued.
+ * password still never crosses the wire.
  */
 
-export interface DigestChallengeOptions {
-  realm: string;
-  nonceKey: Buffer | KeyObject;
-  now?: number;
-  stale?: boolean;
-}
-
 const NONCE_LIFETIME_MS = 5 * 60_000;
+const NONCE_CLOCK_SKEW_MS = 60_000;
+/** Verified nonces remembered, so a boot storm pays one HMAC per nonce rather than per request. */
+const VERIFIED_NONCES_KEPT = 4096;
 
 function md5(text: string): string {
   return createHash('md5').update(text).digest('hex');
 }
 
-export function issueNonce(key: Buffer | KeyObject, now: number = Date.now()): string {
-  const stamp = now.toString(36);
-  const mac = createHmac('sha256', key).update(stamp).digest('base64url').slice(0, 22);
-  return `${stamp}.${mac}`;
+function nonceMac(key: KeyObject, stamp: string): string {
+  return createHmac('sha256', key).update(stamp).digest('base64url').slice(0, 22);
 }
 
 export type NonceCheck = 'valid' | 'stale' | 'invalid';
 
-export function checkNonce(nonce: string, key: Buffer | KeyObject, now: number = Date.now()): NonceCheck {
-  const [stamp, mac] = nonce.split('.');
-  if (!stamp || !mac) return 'invalid';
-  const expected = createHmac('sha256', key).update(stamp).digest('base64url').slice(0, 22);
-  if (expected.length !== mac.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(mac))) return 'invalid';
-  const issued = parseInt(stamp, 36);
-  return now - issued > NONCE_LIFETIME_MS || issued > now + 60_000 ? 'stale' : 'valid';
+/**
+ * Issues and checks stateless nonces: `<issue time>.<HMAC of it>`. Every process and replica
+ * holding the same key accepts the others' nonces, so a phone may get its challenge from one
+ * edge pod and present its answer to another.
+ */
+export class DigestNonces {
+  readonly #key: KeyObject;
+  /** nonce → issue time, for nonces whose HMAC has been checked; oldest first. */
+  readonly #verified = new Map<string, number>();
+
+  constructor(key: KeyObject) {
+    this.#key = key;
+  }
+
+  issue(now: number = Date.now()): string {
+    const stamp = now.toString(36);
+    return `${stamp}.${nonceMac(this.#key, stamp)}`;
+  }
+
+  check(nonce: string, now: number = Date.now()): NonceCheck {
+    let issued = this.#verified.get(nonce);
+    if (issued === undefined) {
+      const dot = nonce.indexOf('.');
+      if (dot <= 0) return 'invalid';
+      const stamp = nonce.slice(0, dot);
+      const expected = Buffer.from(nonceMac(this.#key, stamp));
+      const presented = Buffer.from(nonce.slice(dot + 1));
+      if (expected.length !== presented.length || !timingSafeEqual(expected, presented)) return 'invalid';
+      issued = parseInt(stamp, 36);
+      if (this.#verified.size >= VERIFIED_NONCES_KEPT) this.#verified.delete(this.#verified.keys().next().value!);
+      this.#verified.set(nonce, issued);
+    }
+    return now - issued > NONCE_LIFETIME_MS || issued > now + NONCE_CLOCK_SKEW_MS ? 'stale' : 'valid';
+  }
 }
 
-export function challenge(opts: DigestChallengeOptions): string {
-  const nonce = issueNonce(opts.nonceKey, opts.now);
+export function challenge(opts: { realm: string; nonces: DigestNonces; now?: number; stale?: boolean }): string {
   const opaque = randomBytes(8).toString('hex');
-  return `Digest realm="${opts.realm}", qop="auth", algorithm=MD5, nonce="${nonce}", opaque="${opaque}"${opts.stale ? ', stale=true' : ''}`;
+  return `Digest realm="${opts.realm}", qop="auth", algorithm=MD5, nonce="${opts.nonces.issue(opts.now)}", opaque="${opaque}"${opts.stale ? ', stale=true' : ''}`;
 }
 
-/** Parses `Digest k="v", k2=v2` into a map; undefined when it is not a Digest header. */
+/**
+ * Parses `Digest k="v", k2=v2` into a map (names lower-cased, quoted values unescaped); undefined
+ * when it is not a Digest header. A scanner rather than a regular expression: it runs on every
+ * provisioning request of a boot storm.
+ */
 export function parseDigestHeader(header: string | undefined): Record<string, string> | undefined {
-  if (!header || !/^digest\s/i.test(header)) return undefined;
+  if (!header || header.length < 7 || header.slice(0, 6).toLowerCase() !== 'digest' || !isSpace(header.charCodeAt(6))) return undefined;
   const params: Record<string, string> = {};
-  const re = /([a-zA-Z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
-  for (const m of header.slice(7).matchAll(re)) params[m[1]!.toLowerCase()] = (m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1');
+  const n = header.length;
+  let i = 7;
+  while (i < n) {
+    while (i < n && (isSpace(header.charCodeAt(i)) || header.charCodeAt(i) === COMMA)) i++;
+    const nameStart = i;
+    while (i < n && isTokenChar(header.charCodeAt(i))) i++;
+    const name = header.slice(nameStart, i).toLowerCase();
+    while (i < n && isSpace(header.charCodeAt(i))) i++;
+    if (!name || header.charCodeAt(i) !== EQUALS) {
+      // Not a name=value pair: skip to the next comma.
+      while (i < n && header.charCodeAt(i) !== COMMA) i++;
+      continue;
+    }
+    i++;
+    while (i < n && isSpace(header.charCodeAt(i))) i++;
+    if (header.charCodeAt(i) === QUOTE) {
+      i++;
+      let value = '';
+      let chunk = i;
+      while (i < n && header.charCodeAt(i) !== QUOTE) {
+        if (header.charCodeAt(i) === BACKSLASH && i + 1 < n) {
+          value += header.slice(chunk, i);
+          chunk = i + 1;
+          i += 2;
+        } else i++;
+      }
+      params[name] = value + header.slice(chunk, i);
+      i++;
+    } else {
+      const valueStart = i;
+      while (i < n && header.charCodeAt(i) !== COMMA && !isSpace(header.charCodeAt(i))) i++;
+      params[name] = header.slice(valueStart, i);
+    }
+  }
   return params;
+}
+
+const COMMA = 0x2c;
+const EQUALS = 0x3d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+function isTokenChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2d;
 }
 
 export interface DigestVerifyInput {
@@ -57,7 +125,7 @@ export interface DigestVerifyInput {
   method: string;
   realm: string;
   password: string;
-  nonceKey: Buffer | KeyObject;
+  nonces: DigestNonces;
   now?: number;
 }
 
@@ -74,6 +142,6 @@ export function verifyDigest(input: DigestVerifyInput): DigestResult {
   const a = Buffer.from(expected);
   const b = Buffer.from(p.response.toLowerCase());
   if (a.length !== b.length || !timingSafeEqual(a, b)) return 'denied';
-  const nonce = checkNonce(p.nonce, input.nonceKey, input.now);
+  const nonce = input.nonces.check(p.nonce, input.now);
   return nonce === 'valid' ? 'ok' : nonce === 'stale' ? 'stale' : 'denied';
 }

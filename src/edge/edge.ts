@@ -180,14 +180,15 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
         if (!file || !device) return undefined;
         return { device: file.device, username: device.spec.mac, content: file.content, contentType: file.contentType, passwordRef: file.credentials };
       },
-      secretsFor: async (file) => {
+      secretsFor: (file) => {
         const auth = view.device(file.device)?.spec.provisioningAuth?.secretRef;
-        const password = file.passwordRef ? await secrets.value(file.passwordRef.secret, file.passwordRef.key) : undefined;
-        return {
-          // Without a provisioning password no request can authenticate: the file is not served.
-          provisioningPassword: auth ? await secrets.value(auth.name, auth.passwordKey) : undefined,
-          placeholders: password !== undefined ? { password } : {},
-        };
+        const password = file.passwordRef ? secrets.value(file.passwordRef.secret, file.passwordRef.key) : undefined;
+        // Without a provisioning password no request can authenticate: the file is not served.
+        const provisioningPassword = auth ? secrets.value(auth.name, auth.passwordKey) : undefined;
+        const assemble = (sip: string | undefined, prov: string | undefined) => ({ provisioningPassword: prov, placeholders: sip !== undefined ? { password: sip } : {} });
+        return password instanceof Promise || provisioningPassword instanceof Promise
+          ? Promise.all([password, provisioningPassword]).then(([sip, prov]) => assemble(sip, prov))
+          : assemble(password, provisioningPassword);
       },
     },
   });

@@ -36,6 +36,8 @@ export class PoolView {
   readonly #deviceByIdleUser: CacheIndex<Device>;
   readonly #userByExtension: CacheIndex<User>;
   readonly #configMapByFile: CacheIndex<ProvisioningConfigMap>;
+  /** Parsed annotations per cached ConfigMap object (the informer replaces the object on change). */
+  readonly #fileAnnotations = new WeakMap<ProvisioningConfigMap, { types: Record<string, string>; credentials: { secret: string; key: string } }>();
 
   constructor(client: KubeClient, opts: { namespace: string; pool: string; logger: Logger; resyncPeriodMs?: number }) {
     this.namespace = opts.namespace;
@@ -105,13 +107,20 @@ export class PoolView {
     const annotations = cm?.metadata?.annotations ?? {};
     const device = cm?.metadata?.labels?.[LABEL_DEVICE];
     if (!cm || content === undefined || !device || !annotations[ANNOTATION_CREDENTIALS]) return undefined;
-    const types = JSON.parse(annotations[ANNOTATION_CONTENT_TYPES] ?? '{}') as Record<string, string>;
+    let parsed = this.#fileAnnotations.get(cm);
+    if (!parsed) {
+      parsed = {
+        types: JSON.parse(annotations[ANNOTATION_CONTENT_TYPES] ?? '{}') as Record<string, string>,
+        credentials: JSON.parse(annotations[ANNOTATION_CREDENTIALS]) as { secret: string; key: string },
+      };
+      this.#fileAnnotations.set(cm, parsed);
+    }
     return {
       device,
       content,
-      contentType: types[fileName] ?? 'text/plain; charset=utf-8',
+      contentType: parsed.types[fileName] ?? 'text/plain; charset=utf-8',
       revision: annotations[ANNOTATION_REVISION] ?? '',
-      credentials: JSON.parse(annotations[ANNOTATION_CREDENTIALS]) as { secret: string; key: string },
+      credentials: parsed.credentials,
     };
   }
 }

@@ -1,10 +1,10 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createSecretKey, randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
 import { fillPlaceholders, type PlaceholderValues } from '../provisioning/placeholders.ts';
-import { challenge, parseDigestHeader, verifyDigest } from './digest-auth.ts';
+import { challenge, DigestNonces, parseDigestHeader, verifyDigest } from './digest-auth.ts';
 
 /** One device's file as the controller rendered it: placeholders where the secrets go. */
 export interface ProvisioningFile {
@@ -28,7 +28,8 @@ export interface DeviceSecrets {
 export interface ProvisioningSource {
   /** The file served under this name, read from the informer cache; undefined when none is. */
   lookup(fileName: string): ProvisioningFile | undefined;
-  secretsFor(file: ProvisioningFile): Promise<DeviceSecrets>;
+  /** Synchronous when the secrets are cached, as they are for most requests of a boot storm. */
+  secretsFor(file: ProvisioningFile): DeviceSecrets | Promise<DeviceSecrets>;
 }
 
 export type ProvisioningResult = 'served' | 'challenged' | 'denied' | 'not_found' | 'error';
@@ -40,6 +41,8 @@ export interface ProvisioningServerOptions {
   host?: string;
   port?: number;
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Key of the Digest nonces; processes and replicas sharing it accept each other's nonces. Default: a random key. */
+  nonceKey?: KeyObject;
   onRequest?: (result: ProvisioningResult) => void;
 }
 
@@ -49,6 +52,15 @@ export interface ProvisioningServer {
 }
 
 const NOT_FOUND_BODY = 'not found\n';
+
+function decodedOrUndefined(component: string): string | undefined {
+  if (!component.includes('%')) return component;
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Serves each device's provisioning file, authenticated per device with HTTP Digest.
@@ -60,31 +72,22 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
   const realm = opts.realm ?? 'hotdesk';
   // A KeyObject, not a Buffer: Node prepares a raw key again on every HMAC, a fifth of the CPU of a
   // provisioning request in the boot-storm benchmark.
-  const nonceKey = createSecretKey(randomBytes(32));
+  const nonces = new DigestNonces(opts.nonceKey ?? createSecretKey(randomBytes(32)));
   // A fixed dummy keeps the work for unknown devices the same as for known ones.
   const dummyPassword = randomBytes(16).toString('hex');
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<ProvisioningResult> => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return 'denied';
-    }
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://edge').pathname);
-    const fileName = path.slice(path.lastIndexOf('/') + 1);
-    const params = parseDigestHeader(req.headers.authorization);
-    if (!params) {
-      res.writeHead(401, { 'www-authenticate': challenge({ realm, nonceKey }), 'content-type': 'text/plain' }).end('authentication required\n');
-      return 'challenged';
-    }
-    const file = opts.source.lookup(fileName);
-    const secrets = file && params.username === file.username ? await opts.source.secretsFor(file) : undefined;
-    const verdict = verifyDigest({ params, method: req.method, realm, password: secrets?.provisioningPassword || dummyPassword, nonceKey });
+  const answer = (res: ServerResponse, status: number, headers: Record<string, string>, body: string) => {
+    res.writeHead(status, { ...headers, 'content-type': 'text/plain' }).end(body);
+  };
+
+  const serve = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, file: ProvisioningFile | undefined, secrets: DeviceSecrets | undefined): ProvisioningResult => {
+    const verdict = verifyDigest({ params, method: req.method!, realm, password: secrets?.provisioningPassword || dummyPassword, nonces });
     if (verdict === 'stale') {
-      res.writeHead(401, { 'www-authenticate': challenge({ realm, nonceKey, stale: true }), 'content-type': 'text/plain' }).end('nonce expired\n');
+      answer(res, 401, { 'www-authenticate': challenge({ realm, nonces, stale: true }) }, 'nonce expired\n');
       return 'challenged';
     }
     if (verdict !== 'ok' || !file || !secrets?.provisioningPassword) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(NOT_FOUND_BODY);
+      answer(res, 404, {}, NOT_FOUND_BODY);
       return file ? 'denied' : 'not_found';
     }
     const body = fillPlaceholders(file.content, secrets.placeholders, { contentType: file.contentType });
@@ -98,22 +101,55 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
     return 'served';
   };
 
+  const handle = (req: IncomingMessage, res: ServerResponse): ProvisioningResult | Promise<ProvisioningResult> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return 'denied';
+    }
+    const target = req.url ?? '/';
+    const query = target.indexOf('?');
+    const path = query < 0 ? target : target.slice(0, query);
+    const slash = path.lastIndexOf('/');
+    const fileName = decodedOrUndefined(path.slice(slash + 1));
+    const params = parseDigestHeader(req.headers.authorization);
+    if (!params) {
+      answer(res, 401, { 'www-authenticate': challenge({ realm, nonces }) }, 'authentication required\n');
+      return 'challenged';
+    }
+    // The answer must be for this very request (RFC 7616 §3.4.6), not one copied from another URL.
+    if (params.uri !== target && params.uri !== path) {
+      answer(res, 400, {}, 'digest uri does not match the request\n');
+      return 'denied';
+    }
+    const file = fileName === undefined ? undefined : opts.source.lookup(fileName);
+    if (!file || params.username !== file.username) return serve(req, res, params, file, undefined);
+    const secrets = opts.source.secretsFor(file);
+    return secrets instanceof Promise ? secrets.then((s) => serve(req, res, params, file, s)) : serve(req, res, params, file, secrets);
+  };
+
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
-    handle(req, res)
-      .catch((err: unknown) => {
-        opts.log.error({ err: err instanceof Error ? err.message : String(err), path: req.url }, 'provisioning request failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
-        return 'error' as const;
-      })
-      .then((result) => {
-        opts.onRequest?.(result);
-        // The access log names the path and the outcome; never a header, so no credential.
-        opts.log.info({
-          remote: req.socket.remoteAddress, method: req.method, path: req.url, status: res.statusCode, result,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
-        }, 'provisioning');
-      });
+    const failed = (err: unknown): ProvisioningResult => {
+      opts.log.error({ err: err instanceof Error ? err.message : String(err), path: req.url }, 'provisioning request failed');
+      if (!res.headersSent) answer(res, 500, {}, 'internal error\n');
+      return 'error';
+    };
+    const done = (result: ProvisioningResult) => {
+      opts.onRequest?.(result);
+      // The access log names the path and the outcome; never a header, so no credential.
+      opts.log.info({
+        remote: req.socket.remoteAddress, method: req.method, path: req.url, status: res.statusCode, result,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      }, 'provisioning');
+    };
+    let result: ProvisioningResult | Promise<ProvisioningResult>;
+    try {
+      result = handle(req, res);
+    } catch (err) {
+      result = failed(err);
+    }
+    if (result instanceof Promise) result.catch(failed).then(done);
+    else done(result);
   };
 
   const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, listener) : createHttpServer(listener);

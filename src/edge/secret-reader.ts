@@ -7,11 +7,21 @@ const DEFAULT_TTL_MS = 10_000;
  * list or watch them), with a short cache so a boot storm of phones costs one GET per Secret.
  * Values live only in memory and never reach a log line.
  */
+type SecretData = Record<string, string> | undefined;
+
+interface CachedSecret {
+  at: number;
+  data: Promise<SecretData>;
+  /** The data once the GET has answered, for synchronous reads. */
+  settled?: SecretData;
+  hasSettled: boolean;
+}
+
 export class SecretReader {
   readonly #client: KubeClient;
   readonly #namespace: string;
   readonly #ttlMs: number;
-  readonly #cache = new Map<string, { at: number; data: Promise<Record<string, string> | undefined> }>();
+  readonly #cache = new Map<string, CachedSecret>();
 
   constructor(client: KubeClient, namespace: string, ttlMs = DEFAULT_TTL_MS) {
     this.#client = client;
@@ -19,16 +29,18 @@ export class SecretReader {
     this.#ttlMs = ttlMs;
   }
 
-  async value(secret: string, key: string): Promise<string | undefined> {
-    const data = await this.#data(secret);
-    const raw = data?.[key];
-    return raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
-  }
-
-  #data(secret: string): Promise<Record<string, string> | undefined> {
+  /** The key's value; synchronous when the Secret is cached, so a boot storm's requests need not wait a turn. */
+  value(secret: string, key: string): string | undefined | Promise<string | undefined> {
     const now = Date.now();
     const hit = this.#cache.get(secret);
-    if (hit && now - hit.at < this.#ttlMs) return hit.data;
+    if (hit && now - hit.at < this.#ttlMs) {
+      if (hit.hasSettled) return decoded(hit.settled, key);
+      return hit.data.then((data) => decoded(data, key));
+    }
+    return this.#fetch(secret, now).then((data) => decoded(data, key));
+  }
+
+  #fetch(secret: string, now: number): Promise<SecretData> {
     const data = this.#client
       .request<{ data?: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${this.#namespace}/secrets/${encodeURIComponent(secret)}` })
       .then((s) => s.data ?? {})
@@ -37,7 +49,17 @@ export class SecretReader {
         if (isStatus(err, 404)) return undefined;
         throw err;
       });
-    this.#cache.set(secret, { at: now, data });
+    const entry: CachedSecret = { at: now, data, hasSettled: false };
+    data.then((settled) => {
+      entry.settled = settled;
+      entry.hasSettled = true;
+    }, () => {});
+    this.#cache.set(secret, entry);
     return data;
   }
+}
+
+function decoded(data: SecretData, key: string): string | undefined {
+  const raw = data?.[key];
+  return raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
 }
