@@ -10,7 +10,8 @@ if (!pool || !namespace) {
   process.stderr.write('hotdesk edge: set HOTDESK_POOL and HOTDESK_NAMESPACE to the pool this edge serves\n');
   process.exit(2);
 }
-const logger = createLogger('hotdesk-edge', { pool, namespace });
+// Buffered: a boot storm writes an access-log line per provisioning request.
+const logger = createLogger('hotdesk-edge', { pool, namespace }, { buffered: true });
 
 startEdge({
   kubeConfig: loadKubeConfig(),

@@ -7,6 +7,7 @@ const DEFAULT_TTL_MS = 10_000;
  * list or watch them), with a short cache so a boot storm of phones costs one GET per Secret.
  * Values live only in memory and never reach a log line.
  */
+/** A Secret's data, decoded once when read. */
 type SecretData = Record<string, string> | undefined;
 
 interface CachedSecret {
@@ -34,16 +35,16 @@ export class SecretReader {
     const now = Date.now();
     const hit = this.#cache.get(secret);
     if (hit && now - hit.at < this.#ttlMs) {
-      if (hit.hasSettled) return decoded(hit.settled, key);
-      return hit.data.then((data) => decoded(data, key));
+      if (hit.hasSettled) return hit.settled?.[key];
+      return hit.data.then((data) => data?.[key]);
     }
-    return this.#fetch(secret, now).then((data) => decoded(data, key));
+    return this.#fetch(secret, now).then((data) => data?.[key]);
   }
 
   #fetch(secret: string, now: number): Promise<SecretData> {
     const data = this.#client
       .request<{ data?: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${this.#namespace}/secrets/${encodeURIComponent(secret)}` })
-      .then((s) => s.data ?? {})
+      .then((s) => Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])))
       .catch((err: unknown) => {
         this.#cache.delete(secret);
         if (isStatus(err, 404)) return undefined;
@@ -57,9 +58,4 @@ export class SecretReader {
     this.#cache.set(secret, entry);
     return data;
   }
-}
-
-function decoded(data: SecretData, key: string): string | undefined {
-  const raw = data?.[key];
-  return raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
 }

@@ -22,7 +22,7 @@ test('parseDigestHeader reads the forms phones send', () => {
   for (const [name, header, expected] of cases) assert.deepEqual(parseDigestHeader(header), expected, name);
 });
 
-test('verifyDigest accepts a correct answer (RFC 2617 §3.5's user and password) and rejects any altered field', () => {
+test('verifyDigest accepts a correct answer (the user and password of RFC 2617 §3.5) and rejects any altered field', () => {
   const nonces = new DigestNonces(createSecretKey(randomBytes(32)));
   const nonce = nonces.issue();
   const realm = 'testrealm@host.com';
