@@ -14,6 +14,7 @@ import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { LoginTracker } from './login-tracker.ts';
 import { PoolView, type CallerDesk } from './pool-view.ts';
 import { startProvisioningServer, type ProvisioningServer } from './provisioning-server.ts';
+import { poolProvisioningSource } from './provisioning-source.ts';
 import { bindingFromResponse, RegistrationTable } from './registrations.ts';
 import { Resyncer } from './resync.ts';
 import { SecretReader } from './secret-reader.ts';
@@ -173,24 +174,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     ...(opts.httpPort !== undefined ? { port: opts.httpPort } : { port: 8080 }),
     log: logger,
     onRequest: (result) => metrics.provisioningRequests.inc({ result }),
-    source: {
-      lookup: (fileName) => {
-        const file = view.provisioningFile(fileName);
-        const device = file ? view.device(file.device) : undefined;
-        if (!file || !device) return undefined;
-        return { device: file.device, username: device.spec.mac, content: file.content, contentType: file.contentType, passwordRef: file.credentials };
-      },
-      secretsFor: (file) => {
-        const auth = view.device(file.device)?.spec.provisioningAuth?.secretRef;
-        const password = file.passwordRef ? secrets.value(file.passwordRef.secret, file.passwordRef.key) : undefined;
-        // Without a provisioning password no request can authenticate: the file is not served.
-        const provisioningPassword = auth ? secrets.value(auth.name, auth.passwordKey) : undefined;
-        const assemble = (sip: string | undefined, prov: string | undefined) => ({ provisioningPassword: prov, placeholders: sip !== undefined ? { password: sip } : {} });
-        return password instanceof Promise || provisioningPassword instanceof Promise
-          ? Promise.all([password, provisioningPassword]).then(([sip, prov]) => assemble(sip, prov))
-          : assemble(password, provisioningPassword);
-      },
-    },
+    source: poolProvisioningSource(view, secrets),
   });
 
   const probe = new ProbeServer({ registry: runtimeMetrics.registry, ready: () => view.informers().every((i) => i.hasSynced()), host, port: opts.metricsPort ?? 9090 });

@@ -25,11 +25,18 @@ export interface DeviceSecrets {
   placeholders: PlaceholderValues;
 }
 
+/** A file found by name; its secrets only when the Digest username is the file's own device. */
+export interface ResolvedFile {
+  file: ProvisioningFile;
+  secrets: DeviceSecrets | undefined;
+}
+
 export interface ProvisioningSource {
-  /** The file served under this name, read from the informer cache; undefined when none is. */
-  lookup(fileName: string): ProvisioningFile | undefined;
-  /** Synchronous when the secrets are cached, as they are for most requests of a boot storm. */
-  secretsFor(file: ProvisioningFile): DeviceSecrets | Promise<DeviceSecrets>;
+  /**
+   * The file served under this name, undefined when none is. Synchronous when everything is
+   * cached, as it is for most requests of a boot storm.
+   */
+  resolve(fileName: string, username: string): ResolvedFile | undefined | Promise<ResolvedFile | undefined>;
 }
 
 export type ProvisioningResult = 'served' | 'challenged' | 'denied' | 'not_found' | 'error';
@@ -80,7 +87,9 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
     res.writeHead(status, { ...headers, 'content-type': 'text/plain' }).end(body);
   };
 
-  const serve = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, file: ProvisioningFile | undefined, secrets: DeviceSecrets | undefined): ProvisioningResult => {
+  const serve = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, resolved: ResolvedFile | undefined): ProvisioningResult => {
+    const file = resolved?.file;
+    const secrets = resolved?.secrets;
     const verdict = verifyDigest({ params, method: req.method!, realm, password: secrets?.provisioningPassword || dummyPassword, nonces });
     if (verdict === 'stale') {
       answer(res, 401, { 'www-authenticate': challenge({ realm, nonces, stale: true }) }, 'nonce expired\n');
@@ -121,10 +130,8 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
       answer(res, 400, {}, 'digest uri does not match the request\n');
       return 'denied';
     }
-    const file = fileName === undefined ? undefined : opts.source.lookup(fileName);
-    if (!file || params.username !== file.username) return serve(req, res, params, file, undefined);
-    const secrets = opts.source.secretsFor(file);
-    return secrets instanceof Promise ? secrets.then((s) => serve(req, res, params, file, s)) : serve(req, res, params, file, secrets);
+    const resolved = fileName === undefined ? undefined : opts.source.resolve(fileName, params.username ?? '');
+    return resolved instanceof Promise ? resolved.then((r) => serve(req, res, params, r)) : serve(req, res, params, resolved);
   };
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {

@@ -26,10 +26,11 @@ test('the provisioning server fills credentials for an authenticated phone and h
     log,
     onRequest: (r) => results.push(r),
     source: {
-      lookup: (name) => name === '0015651234ab.cfg'
-        ? { device: 'default/desk-1', username: '0015651234ab', contentType: 'text/plain; charset=utf-8', content: `account.1.password = ${PASSWORD_PLACEHOLDER}\n` }
-        : undefined,
-      secretsFor: async () => ({ provisioningPassword: 'prov-s3cret', placeholders: { password: 'sip-Pa55word' } }),
+      resolve: async (name, username) => {
+        if (name !== '0015651234ab.cfg') return undefined;
+        const file = { device: 'default/desk-1', username: '0015651234ab', contentType: 'text/plain; charset=utf-8', content: `account.1.password = ${PASSWORD_PLACEHOLDER}\n` };
+        return { file, secrets: username === file.username ? { provisioningPassword: 'prov-s3cret', placeholders: { password: 'sip-Pa55word' } } : undefined };
+      },
     },
   });
   const base = `http://127.0.0.1:${server.port}`;
