@@ -11,6 +11,11 @@ if (!pool || !namespace) {
   process.exit(2);
 }
 // Buffered: a boot storm writes an access-log line per provisioning request.
+const provisioningWorkers = env.HOTDESK_PROVISIONING_WORKERS === undefined ? undefined : Number(env.HOTDESK_PROVISIONING_WORKERS);
+if (provisioningWorkers !== undefined && !(Number.isInteger(provisioningWorkers) && provisioningWorkers >= 0)) {
+  process.stderr.write(`hotdesk edge: HOTDESK_PROVISIONING_WORKERS must be a whole number, 0 or more (got ${JSON.stringify(env.HOTDESK_PROVISIONING_WORKERS)})\n`);
+  process.exit(2);
+}
 const logger = createLogger('hotdesk-edge', { pool, namespace }, { buffered: true });
 
 startEdge({
@@ -22,6 +27,8 @@ startEdge({
   sipPort: Number(env.HOTDESK_SIP_PORT ?? 5060),
   httpPort: Number(env.HOTDESK_HTTP_PORT ?? 8080),
   metricsPort: Number(env.HOTDESK_METRICS_PORT ?? 9090),
+  ...(provisioningWorkers !== undefined ? { provisioningWorkers } : {}),
+  ...(env.HOTDESK_DIGEST_NONCE_KEY ? { digestNonceKey: Buffer.from(env.HOTDESK_DIGEST_NONCE_KEY, 'base64') } : {}),
   logger,
 }).then(
   (edge) => {

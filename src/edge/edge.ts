@@ -1,3 +1,4 @@
+import { createSecretKey, randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HotDeskPool } from '../api/index.ts';
 import { effectiveFeatureCodes } from '../api/feature-codes.ts';
@@ -13,7 +14,8 @@ import { EdgeMetrics } from './edge-metrics.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { LoginTracker } from './login-tracker.ts';
 import { PoolView, type CallerDesk } from './pool-view.ts';
-import { startProvisioningServer, type ProvisioningServer } from './provisioning-server.ts';
+import { startProvisioningServer, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
+import { startProvisioningWorkers } from './provisioning-workers.ts';
 import { poolProvisioningSource } from './provisioning-source.ts';
 import { bindingFromResponse, RegistrationTable } from './registrations.ts';
 import { Resyncer } from './resync.ts';
@@ -36,6 +38,13 @@ export interface EdgeOptions {
   logger?: Logger;
   /** How often the edge re-reports a session's activity (for the pool's idle timeout). */
   activityReportMs?: number;
+  /**
+   * Processes serving provisioning files besides this one (default 2); 0 serves them from this
+   * process, on the same event loop as SIP.
+   */
+  provisioningWorkers?: number;
+  /** Key of the provisioning server's Digest nonces; edge replicas sharing it accept each other's nonces. Default: random. */
+  digestNonceKey?: Buffer;
 }
 
 export interface Edge {
@@ -46,6 +55,7 @@ export interface Edge {
   stop(): Promise<void>;
 }
 
+const DEFAULT_PROVISIONING_WORKERS = 2;
 const EMERGENCY_SPOOFABLE_HEADERS = ['p-asserted-identity'];
 
 function dialCodes(pool: HotDeskPool): DialCodes {
@@ -169,13 +179,16 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   await Promise.all(view.informers().map((i) => i.waitForSync()));
   await proxy.listen();
 
-  const http: ProvisioningServer = await startProvisioningServer({
+  const provisioning = {
     host,
-    ...(opts.httpPort !== undefined ? { port: opts.httpPort } : { port: 8080 }),
+    port: opts.httpPort ?? 8080,
     log: logger,
-    onRequest: (result) => metrics.provisioningRequests.inc({ result }),
+    nonceKey: createSecretKey(opts.digestNonceKey ?? randomBytes(32)),
+    onRequest: (result: ProvisioningResult) => metrics.provisioningRequests.inc({ result }),
     source: poolProvisioningSource(view, secrets),
-  });
+  };
+  const workers = opts.provisioningWorkers ?? DEFAULT_PROVISIONING_WORKERS;
+  const http: ProvisioningServer = workers > 0 ? await startProvisioningWorkers({ ...provisioning, count: workers }) : await startProvisioningServer(provisioning);
 
   const probe = new ProbeServer({ registry: runtimeMetrics.registry, ready: () => view.informers().every((i) => i.hasSynced()), host, port: opts.metricsPort ?? 9090 });
   await probe.listen();
