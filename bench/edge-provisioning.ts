@@ -7,7 +7,7 @@ import { benchMac, provisioningPassword } from './edge-fleet.ts';
 import { withEdgeFleet, type EdgeFleet } from './edge-setup.ts';
 import { forEachBounded } from './lib/bounded.ts';
 import { intOption, stringOption } from './lib/options.ts';
-import { cpuSeconds, machineDescription } from './lib/proc.ts';
+import { descendants, machineDescription, treeCpuSeconds } from './lib/proc.ts';
 import { startNginx } from './edge-nginx.ts';
 
 /**
@@ -120,10 +120,11 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
     const script = join(dir, 'storm.lua');
     writeFileSync(script, wrkScript(requests));
 
-    const edgeCpuBefore = cpuSeconds(fleet.edge.pid);
+    const edgeProcesses = 1 + descendants(fleet.edge.pid).length;
+    const edgeCpuBefore = treeCpuSeconds(fleet.edge.pid);
     log(`wrk against the edge: ${opts.connections} connections, ${opts.seconds} s, keep-alive off`);
     const edgeRun = await runWrk(`http://127.0.0.1:${port}/`, script, opts);
-    const edgeCpu = cpuSeconds(fleet.edge.pid) - edgeCpuBefore;
+    const edgeCpu = treeCpuSeconds(fleet.edge.pid) - edgeCpuBefore;
     if (edgeRun.non2xx > 0) log(`the edge answered ${edgeRun.non2xx} requests with an error`);
     const nginxRuns: Array<{ workers: string; run: WrkResult }> = [];
     for (const workers of opts.nginxWorkers) {
@@ -148,7 +149,7 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
       '',
       `Machine: ${machineDescription()}. ${fleet.devices} devices (Yealink T54W), ${fleet.users} users; the fleet rendered in ${fleet.settleSeconds.toFixed(0)} s; the edge started in ${fleet.edgeStartSeconds.toFixed(1)} s.`,
       `wrk -t${opts.threads} -c${opts.connections} -d${opts.seconds}s, "Connection: close", each request a different device's file (round robin over all ${fleet.devices}), Digest Authorization precomputed; mean file ${(bytes / requests.length).toFixed(0)} bytes.`,
-      `Edge: LOG_LEVEL=info (one access-log line per request), Secret cache 10 s; edge CPU during its run ${edgeCpu.toFixed(1)} s (${((edgeCpu / opts.seconds) * 100).toFixed(0)} % of one core). nginx: access_log on, sendfile on.`,
+      `Edge: ${edgeProcesses} processes (the SIP process and ${edgeProcesses - 1} provisioning workers, HOTDESK_PROVISIONING_WORKERS=${process.env.HOTDESK_PROVISIONING_WORKERS ?? 'default'}), LOG_LEVEL=info (one access-log line per request), Secret cache 10 s; edge CPU during its run, all processes, ${edgeCpu.toFixed(1)} s (${((edgeCpu / opts.seconds) * 100).toFixed(0)} % of one core). nginx: access_log on, sendfile on.`,
       '',
       '| server | req/s | requests | non-2xx | socket errors | latency p50 / p75 / p90 / p99 |',
       '| --- | ---: | ---: | ---: | --- | --- |',

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 /** Peak resident set size (VmHWM) of a live process, in KiB, from /proc. */
@@ -25,6 +25,41 @@ export function cpuSeconds(pid: number): number {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(rest[11]) + Number(rest[12]);
   return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+/** The live processes under pid (children, their children, ...), from the ppid field of /proc/<n>/stat. */
+export function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [child, ppid] of parentOf) if (ppid === parent) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/** CPU seconds of a process and its live descendants (the edge and its provisioning workers). */
+export function treeCpuSeconds(pid: number): number {
+  return [pid, ...descendants(pid)].reduce((sum, p) => {
+    try {
+      return sum + cpuSeconds(p);
+    } catch {
+      return sum;
+    }
+  }, 0);
 }
 
 /** One line describing the machine, for the README's figures. */

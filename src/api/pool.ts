@@ -126,6 +126,7 @@ export const edgeSchema = obj({
   sipPort: port('SIP port (UDP and TCP) phones send to.', 5060),
   httpPort: port('HTTP port phones fetch their provisioning files from.', 8080),
   metricsPort: port('Port of the edge\'s /metrics.', 9090),
+  provisioningWorkers: int({ description: 'Processes in each edge pod serving provisioning files, beside the one handling SIP, so a boot storm of phones uses several cores and does not delay logins. 0 serves them from the SIP process.', minimum: 0, maximum: 16, default: 2 }),
   resources: obj({
     requests: quantities('Minimum resources, e.g. cpu: 100m, memory: 128Mi.'),
     limits: quantities('Maximum resources, e.g. memory: 256Mi.'),

@@ -28,7 +28,6 @@ startEdge({
   httpPort: Number(env.HOTDESK_HTTP_PORT ?? 8080),
   metricsPort: Number(env.HOTDESK_METRICS_PORT ?? 9090),
   ...(provisioningWorkers !== undefined ? { provisioningWorkers } : {}),
-  ...(env.HOTDESK_DIGEST_NONCE_KEY ? { digestNonceKey: Buffer.from(env.HOTDESK_DIGEST_NONCE_KEY, 'base64') } : {}),
   logger,
 }).then(
   (edge) => {

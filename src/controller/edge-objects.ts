@@ -91,6 +91,7 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
                 { name: 'HOTDESK_SIP_PORT', value: String(edge.sipPort) },
                 { name: 'HOTDESK_HTTP_PORT', value: String(edge.httpPort) },
                 { name: 'HOTDESK_METRICS_PORT', value: String(edge.metricsPort) },
+                { name: 'HOTDESK_PROVISIONING_WORKERS', value: String(edge.provisioningWorkers) },
                 { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
               ],
               ports,
@@ -109,6 +110,9 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
       metadata: meta,
       spec: {
         type: edge.serviceType,
+        // A phone's Digest challenge and its answer, and its SIP dialogs, stay with one edge pod:
+        // each pod has its own nonce key and its own transaction state.
+        sessionAffinity: 'ClientIP',
         selector: { 'app.kubernetes.io/name': EDGE_APP_LABEL, [LABEL_POOL]: poolName },
         ports: ports.map((p) => ({ name: p.name, port: p.containerPort, targetPort: p.name, protocol: p.protocol })),
       },

@@ -43,8 +43,6 @@ export interface EdgeOptions {
    * process, on the same event loop as SIP.
    */
   provisioningWorkers?: number;
-  /** Key of the provisioning server's Digest nonces; edge replicas sharing it accept each other's nonces. Default: random. */
-  digestNonceKey?: Buffer;
 }
 
 export interface Edge {
@@ -183,7 +181,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     host,
     port: opts.httpPort ?? 8080,
     log: logger,
-    nonceKey: createSecretKey(opts.digestNonceKey ?? randomBytes(32)),
+    // One key for all of this pod's provisioning processes; the Service keeps a phone on one pod.
+    nonceKey: createSecretKey(randomBytes(32)),
     onRequest: (result: ProvisioningResult) => metrics.provisioningRequests.inc({ result }),
     source: poolProvisioningSource(view, secrets),
   };
