@@ -44,6 +44,8 @@ export type ProvisioningResult = 'served' | 'challenged' | 'denied' | 'not_found
 export interface ProvisioningServerOptions {
   source: ProvisioningSource;
   log: Logger;
+  /** Where the access log goes; default: `log`. */
+  accessLog?: Logger;
   realm?: string;
   host?: string;
   port?: number;
@@ -83,6 +85,7 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
   // A fixed dummy keeps the work for unknown devices the same as for known ones.
   const dummyPassword = randomBytes(16).toString('hex');
 
+  const accessLog = opts.accessLog ?? opts.log;
   const answer = (res: ServerResponse, status: number, headers: Record<string, string>, body: string) => {
     res.writeHead(status, { ...headers, 'content-type': 'text/plain' }).end(body);
   };
@@ -144,7 +147,7 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
     const done = (result: ProvisioningResult) => {
       opts.onRequest?.(result);
       // The access log names the path and the outcome; never a header, so no credential.
-      opts.log.info({
+      accessLog.info({
         remote: req.socket.remoteAddress, method: req.method, path: req.url, status: res.statusCode, result,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
       }, 'provisioning');

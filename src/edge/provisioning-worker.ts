@@ -1,38 +1,41 @@
 // A provisioning worker: one of the edge's HTTP processes, started by provisioning-workers.ts with
 // node:cluster. It serves the phones' files, asking the edge process for each one.
 import { createSecretKey } from 'node:crypto';
-import { createLogger } from '../log.ts';
-import type { FromProvisioningWorker, ToProvisioningWorker } from './provisioning-ipc.ts';
+import { accessLogger, createLogger } from '../log.ts';
+import { TurnBatch, type FileLookup, type FromProvisioningWorker, type ToProvisioningWorker } from './provisioning-ipc.ts';
 import { startProvisioningServer, type ProvisioningResult, type ProvisioningServer, type ResolvedFile } from './provisioning-server.ts';
 
-const send = (message: FromProvisioningWorker) => {
-  if (process.connected) process.send!(message);
-};
+const send = (message: FromProvisioningWorker): Promise<void> => new Promise((resolve) => {
+  if (!process.connected) return resolve();
+  process.send!(message, undefined, {}, () => resolve());
+});
 
 const pending = new Map<number, { resolve: (r: ResolvedFile | undefined) => void; reject: (err: Error) => void }>();
 let nextId = 0;
 let server: ProvisioningServer | undefined;
-let unreported: ProvisioningResult[] = [];
+let lookups: FileLookup[] = [];
+let results: ProvisioningResult[] = [];
 
-/** Outcomes go to the edge's metrics in one message per event-loop turn, not one per request. */
-function report(result: ProvisioningResult): void {
-  if (unreported.length === 0) setImmediate(() => void flushResults());
-  unreported.push(result);
-}
-
-function flushResults(): Promise<void> {
-  const results = unreported;
-  unreported = [];
-  if (results.length === 0 || !process.connected) return Promise.resolve();
-  return new Promise((resolve) => process.send!({ type: 'results', results } satisfies FromProvisioningWorker, undefined, {}, () => resolve()));
-}
+/** Lookups and outcomes of one event-loop turn travel to the edge together. */
+const outgoing = new TurnBatch<true>(() => {
+  const batch: FromProvisioningWorker = { type: 'batch', lookups, results };
+  lookups = [];
+  results = [];
+  void send(batch);
+});
 
 function resolveThroughEdge(fileName: string, username: string): Promise<ResolvedFile | undefined> {
   const id = ++nextId;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    send({ type: 'resolve', id, fileName, username });
+    lookups.push({ id, fileName, username });
+    outgoing.push(true);
   });
+}
+
+function report(result: ProvisioningResult): void {
+  results.push(result);
+  outgoing.push(true);
 }
 
 async function start(init: Extract<ToProvisioningWorker, { type: 'init' }>): Promise<void> {
@@ -44,10 +47,11 @@ async function start(init: Extract<ToProvisioningWorker, { type: 'init' }>): Pro
     realm: init.realm,
     nonceKey: createSecretKey(Buffer.from(init.nonceKey, 'base64')),
     log,
+    accessLog: accessLogger(log),
     source: { resolve: resolveThroughEdge },
     onRequest: report,
   });
-  send({ type: 'listening', port: server.port });
+  await send({ type: 'listening', port: server.port });
 }
 
 process.on('message', (message: ToProvisioningWorker) => {
@@ -58,17 +62,19 @@ process.on('message', (message: ToProvisioningWorker) => {
         process.exit(1);
       });
       break;
-    case 'resolved':
-      pending.get(message.id)?.resolve(message.resolved);
-      pending.delete(message.id);
-      break;
-    case 'resolve-failed':
-      pending.get(message.id)?.reject(new Error(message.message));
-      pending.delete(message.id);
+    case 'answers':
+      for (const answer of message.answers) {
+        const waiting = pending.get(answer.id);
+        pending.delete(answer.id);
+        if ('error' in answer) waiting?.reject(new Error(answer.error));
+        else waiting?.resolve(answer.resolved);
+      }
       break;
     case 'stop':
       // Report the last outcomes before leaving, or the edge's counters would miss them.
-      (server?.close() ?? Promise.resolve()).then(flushResults).finally(() => process.exit(0));
+      (server?.close() ?? Promise.resolve())
+        .then(() => send({ type: 'batch', lookups: [], results: results.splice(0) }))
+        .finally(() => process.exit(0));
       break;
   }
 });

@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../log.ts';
-import type { FromProvisioningWorker, ToProvisioningWorker } from './provisioning-ipc.ts';
+import { TurnBatch, type FileAnswer, type FromProvisioningWorker, type ToProvisioningWorker } from './provisioning-ipc.ts';
 import type { ProvisioningResult, ProvisioningServer, ProvisioningSource, ResolvedFile } from './provisioning-server.ts';
 
 export interface ProvisioningWorkersOptions {
@@ -33,7 +33,7 @@ export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions)
   // Each worker accepts on the shared socket, rather than the primary accepting and handing every
   // connection over, which halved the rate of short connections here.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ exec: WORKER_ENTRY, execArgv: [], silent: false });
+  cluster.setupPrimary({ exec: WORKER_ENTRY, execArgv: [], silent: false, serialization: 'advanced' });
 
   const workers = new Set<Worker>();
   let port = opts.port ?? 0;
@@ -50,28 +50,32 @@ export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions)
     logLevel: opts.log.level,
   };
 
-  const answer = (worker: Worker, message: ToProvisioningWorker) => {
+  const send = (worker: Worker, message: ToProvisioningWorker) => {
     if (worker.isConnected()) worker.send(message);
   };
+  const outboxes = new WeakMap<Worker, TurnBatch<FileAnswer>>();
 
-  const onMessage = (worker: Worker, message: FromProvisioningWorker) => {
-    if (message.type === 'results') {
-      for (const result of message.results) opts.onRequest?.(result);
-    } else if (message.type === 'resolve') {
-      const failed = (err: unknown) => answer(worker, { type: 'resolve-failed', id: message.id, message: err instanceof Error ? err.message : String(err) });
+  const onBatch = (worker: Worker, batch: Extract<FromProvisioningWorker, { type: 'batch' }>) => {
+    for (const result of batch.results) opts.onRequest?.(result);
+    const outbox = outboxes.get(worker)!;
+    for (const { id, fileName, username } of batch.lookups) {
+      const failed = (err: unknown) => outbox.push({ id, error: err instanceof Error ? err.message : String(err) });
       try {
-        const resolved = opts.source.resolve(message.fileName, message.username);
-        if (resolved instanceof Promise) resolved.then((r: ResolvedFile | undefined) => answer(worker, { type: 'resolved', id: message.id, resolved: r }), failed);
-        else answer(worker, { type: 'resolved', id: message.id, resolved });
+        const resolved = opts.source.resolve(fileName, username);
+        if (resolved instanceof Promise) resolved.then((r: ResolvedFile | undefined) => outbox.push({ id, resolved: r }), failed);
+        else outbox.push({ id, resolved });
       } catch (err) {
         failed(err);
       }
     }
+    // What the cache answered at once goes back now, in one message.
+    outbox.flush();
   };
 
   const fork = (): Promise<void> => new Promise((resolve, reject) => {
     const worker = cluster.fork();
     workers.add(worker);
+    outboxes.set(worker, new TurnBatch((answers) => send(worker, { type: 'answers', answers })));
     let listening = false;
     worker.on('message', (message: FromProvisioningWorker) => {
       if (message.type === 'listening' && !listening) {
@@ -80,9 +84,9 @@ export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions)
         // as asked, so a replacement worker joins the others' socket rather than binding anew.
         port = message.port;
         resolve();
-      } else onMessage(worker, message);
+      } else if (message.type === 'batch') onBatch(worker, message);
     });
-    worker.once('online', () => answer(worker, init));
+    worker.once('online', () => send(worker, init));
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
       if (!listening) reject(new Error(`provisioning worker exited before listening (code ${code}, signal ${signal})`));
@@ -115,7 +119,7 @@ export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions)
           clearTimeout(kill);
           resolve();
         });
-        answer(worker, { type: 'stop' });
+        send(worker, { type: 'stop' });
       })));
     },
   };
