@@ -16,7 +16,8 @@ import { LoginTracker } from './login-tracker.ts';
 import { PoolView, type CallerDesk } from './pool-view.ts';
 import { startProvisioningServer, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
 import { startProvisioningWorkers } from './provisioning-workers.ts';
-import { poolProvisioningSource } from './provisioning-source.ts';
+import { ProvisioningCatalog } from './provisioning-catalog.ts';
+import { provisioningSource } from './provisioning-source.ts';
 import { bindingFromResponse, RegistrationTable } from './registrations.ts';
 import { Resyncer } from './resync.ts';
 import { SecretReader } from './secret-reader.ts';
@@ -73,6 +74,9 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const runtimeMetrics = new RuntimeMetrics();
   const metrics = new EdgeMetrics(runtimeMetrics.registry);
   const view = new PoolView(client, { namespace: opts.namespace, pool: opts.pool, logger });
+  const workers = opts.provisioningWorkers ?? DEFAULT_PROVISIONING_WORKERS;
+  // Before the re-sync notifier: a changed file must reach the workers before the phone hears of it.
+  const catalog = workers > 0 ? new ProvisioningCatalog(view) : undefined;
   const secrets = new SecretReader(client, opts.namespace);
   const status = new EdgeStatusWriter(client, opts.namespace);
   const registrations = new RegistrationTable();
@@ -185,10 +189,10 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     // One key for all of this pod's provisioning processes; the Service keeps a phone on one pod.
     nonceKey: createSecretKey(randomBytes(32)),
     onRequest: (result: ProvisioningResult) => metrics.provisioningRequests.inc({ result }),
-    source: poolProvisioningSource(view, secrets),
   };
-  const workers = opts.provisioningWorkers ?? DEFAULT_PROVISIONING_WORKERS;
-  const http: ProvisioningServer = workers > 0 ? await startProvisioningWorkers({ ...provisioning, count: workers }) : await startProvisioningServer(provisioning);
+  const http: ProvisioningServer = catalog
+    ? await startProvisioningWorkers({ ...provisioning, count: workers, catalog, kubeConfig: opts.kubeConfig, namespace: opts.namespace })
+    : await startProvisioningServer({ ...provisioning, source: provisioningSource((fileName) => view.servedFile(fileName), secrets) });
 
   const probe = new ProbeServer({ registry: runtimeMetrics.registry, ready: () => view.informers().every((i) => i.hasSynced()), host, port: opts.metricsPort ?? 9090 });
   await probe.listen();

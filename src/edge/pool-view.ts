@@ -6,6 +6,7 @@ import { CORE_KINDS, Informer, type KubeClient, type KubeObject } from '../runti
 import type { Logger } from '../log.ts';
 import { CacheIndex } from './cache-index.ts';
 import type { DeviceState } from './dial-decision.ts';
+import type { ProvisioningFile } from './provisioning-server.ts';
 
 export type Device = HotDeskDevice & KubeObject;
 export type User = HotDeskUser & KubeObject;
@@ -36,6 +37,7 @@ export class PoolView {
   readonly #deviceByIdleUser: CacheIndex<Device>;
   readonly #userByExtension: CacheIndex<User>;
   readonly #configMapByFile: CacheIndex<ProvisioningConfigMap>;
+  readonly #configMapByDevice: CacheIndex<ProvisioningConfigMap>;
   /** Parsed annotations per cached ConfigMap object (the informer replaces the object on change). */
   readonly #fileAnnotations = new WeakMap<ProvisioningConfigMap, { types: Record<string, string>; credentials: { secret: string; key: string } }>();
 
@@ -52,6 +54,10 @@ export class PoolView {
     this.#deviceByIdleUser = new CacheIndex(this.devices, (d) => (inPool(d) ? [d.spec.idleIdentity.username] : []));
     this.#userByExtension = new CacheIndex(this.users, (u) => (inPool(u) ? [u.spec.extension] : []));
     this.#configMapByFile = new CacheIndex(this.configMaps, (cm) => Object.keys(cm.data ?? {}));
+    this.#configMapByDevice = new CacheIndex(this.configMaps, (cm) => {
+      const device = cm.metadata?.labels?.[LABEL_DEVICE];
+      return device ? [device] : [];
+    });
   }
 
   informers(): Informer<any>[] {
@@ -98,6 +104,30 @@ export class PoolView {
     if (!session) return undefined;
     const device = this.device(session.spec.device);
     return device ? { device, state: 'occupied', user, session } : undefined;
+  }
+
+  /** Names of the files rendered for a device. */
+  filesOfDevice(device: string): string[] {
+    return Object.keys(this.#configMapByDevice.get(device)?.data ?? {});
+  }
+
+  /**
+   * Everything the provisioning server needs to serve this file, short of the secrets themselves:
+   * the rendered file, the MAC the phone must authenticate as, and where its secrets are kept.
+   */
+  servedFile(fileName: string): ProvisioningFile | undefined {
+    const rendered = this.provisioningFile(fileName);
+    const device = rendered ? this.device(rendered.device) : undefined;
+    if (!rendered || !device) return undefined;
+    const auth = device.spec.provisioningAuth?.secretRef;
+    return {
+      device: rendered.device,
+      username: device.spec.mac,
+      content: rendered.content,
+      contentType: rendered.contentType,
+      passwordRef: rendered.credentials,
+      ...(auth ? { authRef: { secret: auth.name, key: auth.passwordKey } } : {}),
+    };
   }
 
   /** The rendered file served under this name, with what the edge needs to serve it. */

@@ -1,20 +1,12 @@
-import type { ProvisioningResult, ResolvedFile } from './provisioning-server.ts';
+import type { CatalogChange } from './provisioning-catalog.ts';
+import type { ProvisioningResult } from './provisioning-server.ts';
 
 /**
- * Messages between the edge process and its provisioning workers. The edge keeps the informer
- * caches and the Secret reader; a worker holds no state, only an HTTP server that asks the edge for
- * each file and reports each outcome back, so there is one watch and one Secret cache per pod.
- * Both sides send what piled up during one turn of their event loop as one message: in a boot
- * storm that is many requests per message, and far fewer pipe writes and wake-ups.
+ * Messages between the edge process and its provisioning workers. The edge watches the API and
+ * sends each worker the pool's servable files (a snapshot, then every change); a worker serves
+ * from that copy and reads Secrets itself, so no request waits on another process. Workers report
+ * outcomes back for the edge's metrics.
  */
-
-export interface FileLookup {
-  id: number;
-  fileName: string;
-  username: string;
-}
-
-export type FileAnswer = { id: number; resolved: ResolvedFile | undefined } | { id: number; error: string };
 
 /** Edge → worker. */
 export type ToProvisioningWorker =
@@ -25,36 +17,22 @@ export type ToProvisioningWorker =
     realm: string;
     /** The Digest nonce key, base64: every worker must accept the nonces the others issue. */
     nonceKey: string;
+    /** The edge's kubeconfig (exported), for reading Secrets; a Secret's value never crosses this channel. */
+    kubeConfig: string;
+    namespace: string;
     logBindings: Record<string, unknown>;
     logLevel: string;
   }
-  | { type: 'answers'; answers: FileAnswer[] }
+  | ({ type: 'files' } & CatalogChange)
+  /** The snapshot is complete: start serving. */
+  | { type: 'serve' }
   | { type: 'stop' };
 
 /** Worker → edge. */
 export type FromProvisioningWorker =
   | { type: 'listening'; port: number }
-  /** Files to look up, and outcomes of finished requests in order. */
-  | { type: 'batch'; lookups: FileLookup[]; results: ProvisioningResult[] };
+  /** Outcomes of finished requests since the last report. */
+  | { type: 'results'; results: ProvisioningResult[] };
 
-/** Collects items and hands them over together once the current event-loop turn is done. */
-export class TurnBatch<T> {
-  #items: T[] = [];
-  readonly #send: (items: T[]) => void;
-
-  constructor(send: (items: T[]) => void) {
-    this.#send = send;
-  }
-
-  push(item: T): void {
-    if (this.#items.length === 0) setImmediate(() => this.flush());
-    this.#items.push(item);
-  }
-
-  /** Hands over what is pending now. */
-  flush(): void {
-    const items = this.#items;
-    this.#items = [];
-    if (items.length > 0) this.#send(items);
-  }
-}
+/** A snapshot goes over in parts, so neither process builds one message of every file. */
+export const SNAPSHOT_PART = 500;

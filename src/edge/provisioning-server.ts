@@ -16,6 +16,8 @@ export interface ProvisioningFile {
   contentType: string;
   /** Where the SIP password for the file's placeholder is kept. */
   passwordRef?: { secret: string; key: string };
+  /** Where the device's provisioning password is kept; without one no request can authenticate. */
+  authRef?: { secret: string; key: string };
 }
 
 export interface DeviceSecrets {

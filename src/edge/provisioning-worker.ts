@@ -1,83 +1,79 @@
 // A provisioning worker: one of the edge's HTTP processes, started by provisioning-workers.ts with
-// node:cluster. It serves the phones' files, asking the edge process for each one.
+// node:cluster. It serves the phones' files from the copy the edge process keeps sending it.
 import { createSecretKey } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
 import { accessLogger, createLogger } from '../log.ts';
-import { TurnBatch, type FileLookup, type FromProvisioningWorker, type ToProvisioningWorker } from './provisioning-ipc.ts';
-import { startProvisioningServer, type ProvisioningResult, type ProvisioningServer, type ResolvedFile } from './provisioning-server.ts';
+import { KubeClient } from '../runtime/index.ts';
+import type { FromProvisioningWorker, ToProvisioningWorker } from './provisioning-ipc.ts';
+import { startProvisioningServer, type ProvisioningFile, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
+import { provisioningSource } from './provisioning-source.ts';
+import { SecretReader } from './secret-reader.ts';
+
+/** Outcomes reach the edge's metrics within this long. */
+const REPORT_EVERY_MS = 200;
 
 const send = (message: FromProvisioningWorker): Promise<void> => new Promise((resolve) => {
   if (!process.connected) return resolve();
   process.send!(message, undefined, {}, () => resolve());
 });
 
-const pending = new Map<number, { resolve: (r: ResolvedFile | undefined) => void; reject: (err: Error) => void }>();
-let nextId = 0;
+const files = new Map<string, ProvisioningFile>();
+let init: Extract<ToProvisioningWorker, { type: 'init' }> | undefined;
 let server: ProvisioningServer | undefined;
-let lookups: FileLookup[] = [];
 let results: ProvisioningResult[] = [];
-
-/** Lookups and outcomes of one event-loop turn travel to the edge together. */
-const outgoing = new TurnBatch<true>(() => {
-  const batch: FromProvisioningWorker = { type: 'batch', lookups, results };
-  lookups = [];
-  results = [];
-  void send(batch);
-});
-
-function resolveThroughEdge(fileName: string, username: string): Promise<ResolvedFile | undefined> {
-  const id = ++nextId;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    lookups.push({ id, fileName, username });
-    outgoing.push(true);
-  });
-}
 
 function report(result: ProvisioningResult): void {
   results.push(result);
-  outgoing.push(true);
 }
 
-async function start(init: Extract<ToProvisioningWorker, { type: 'init' }>): Promise<void> {
-  const log = createLogger('hotdesk-edge', { ...init.logBindings, provisioningWorker: true }, { buffered: true });
-  log.level = init.logLevel;
+function flushResults(): Promise<void> {
+  if (results.length === 0) return Promise.resolve();
+  const batch = results;
+  results = [];
+  return send({ type: 'results', results: batch });
+}
+
+async function serve(settings: NonNullable<typeof init>): Promise<void> {
+  const log = createLogger('hotdesk-edge', { ...settings.logBindings, provisioningWorker: true }, { buffered: true });
+  log.level = settings.logLevel;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(settings.kubeConfig);
+  const secrets = new SecretReader(new KubeClient(kubeConfig), settings.namespace);
   server = await startProvisioningServer({
-    host: init.host,
-    port: init.port,
-    realm: init.realm,
-    nonceKey: createSecretKey(Buffer.from(init.nonceKey, 'base64')),
+    host: settings.host,
+    port: settings.port,
+    realm: settings.realm,
+    nonceKey: createSecretKey(Buffer.from(settings.nonceKey, 'base64')),
     log,
     accessLog: accessLogger(log),
-    source: { resolve: resolveThroughEdge },
+    source: provisioningSource((fileName) => files.get(fileName), secrets),
     onRequest: report,
   });
+  setInterval(() => void flushResults(), REPORT_EVERY_MS).unref();
   await send({ type: 'listening', port: server.port });
 }
 
 process.on('message', (message: ToProvisioningWorker) => {
   switch (message.type) {
     case 'init':
-      start(message).catch((err: unknown) => {
+      init = message;
+      break;
+    case 'files':
+      for (const [name, file] of message.upserts) files.set(name, file);
+      for (const name of message.removals) files.delete(name);
+      break;
+    case 'serve':
+      serve(init!).catch((err: unknown) => {
         process.stderr.write(`provisioning worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
         process.exit(1);
       });
       break;
-    case 'answers':
-      for (const answer of message.answers) {
-        const waiting = pending.get(answer.id);
-        pending.delete(answer.id);
-        if ('error' in answer) waiting?.reject(new Error(answer.error));
-        else waiting?.resolve(answer.resolved);
-      }
-      break;
     case 'stop':
       // Report the last outcomes before leaving, or the edge's counters would miss them.
-      (server?.close() ?? Promise.resolve())
-        .then(() => send({ type: 'batch', lookups: [], results: results.splice(0) }))
-        .finally(() => process.exit(0));
+      (server?.close() ?? Promise.resolve()).then(flushResults).finally(() => process.exit(0));
       break;
   }
 });
 
-// Without the edge process there is no file to serve: leave, and let the pod restart.
+// Without the edge process the copy goes stale: leave, and let the pod restart.
 process.on('disconnect', () => process.exit(0));

@@ -2,13 +2,18 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../log.ts';
-import { TurnBatch, type FileAnswer, type FromProvisioningWorker, type ToProvisioningWorker } from './provisioning-ipc.ts';
-import type { ProvisioningResult, ProvisioningServer, ProvisioningSource, ResolvedFile } from './provisioning-server.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { CatalogChange, FileCatalog } from './provisioning-catalog.ts';
+import { SNAPSHOT_PART, type FromProvisioningWorker, type ToProvisioningWorker } from './provisioning-ipc.ts';
+import type { ProvisioningResult, ProvisioningServer } from './provisioning-server.ts';
 
 export interface ProvisioningWorkersOptions {
   /** Worker processes; each accepts connections on the shared port. */
   count: number;
-  source: ProvisioningSource;
+  catalog: FileCatalog;
+  /** For the workers' own Secret reads. */
+  kubeConfig: KubeConfig;
+  namespace: string;
   log: Logger;
   nonceKey: KeyObject;
   realm?: string;
@@ -26,8 +31,8 @@ const STOP_GRACE_MS = 5_000;
  * Serves provisioning files from several worker processes sharing one port, so a boot storm of
  * phones uses more than one core and does not hold up the edge's SIP event loop. The workers
  * accept connections themselves (the kernel spreads them; no round trip through this process per
- * connection) and ask this process, which holds the caches, for each file. A worker that dies is
- * started again.
+ * connection) and serve from the copy of the catalog this process keeps sending them, so no
+ * request waits on this process either. A worker that dies is started again.
  */
 export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions): Promise<ProvisioningServer> {
   // Each worker accepts on the shared socket, rather than the primary accepting and handing every
@@ -46,6 +51,8 @@ export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions)
     port: opts.port ?? 0,
     realm: opts.realm ?? 'hotdesk',
     nonceKey: opts.nonceKey.export().toString('base64'),
+    kubeConfig: opts.kubeConfig.exportConfig(),
+    namespace: opts.namespace,
     logBindings,
     logLevel: opts.log.level,
   };
@@ -53,29 +60,16 @@ export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions)
   const send = (worker: Worker, message: ToProvisioningWorker) => {
     if (worker.isConnected()) worker.send(message);
   };
-  const outboxes = new WeakMap<Worker, TurnBatch<FileAnswer>>();
-
-  const onBatch = (worker: Worker, batch: Extract<FromProvisioningWorker, { type: 'batch' }>) => {
-    for (const result of batch.results) opts.onRequest?.(result);
-    const outbox = outboxes.get(worker)!;
-    for (const { id, fileName, username } of batch.lookups) {
-      const failed = (err: unknown) => outbox.push({ id, error: err instanceof Error ? err.message : String(err) });
-      try {
-        const resolved = opts.source.resolve(fileName, username);
-        if (resolved instanceof Promise) resolved.then((r: ResolvedFile | undefined) => outbox.push({ id, resolved: r }), failed);
-        else outbox.push({ id, resolved });
-      } catch (err) {
-        failed(err);
-      }
+  const sendChange = (worker: Worker, change: CatalogChange) => {
+    for (let i = 0; i < Math.max(change.upserts.length, change.removals.length); i += SNAPSHOT_PART) {
+      send(worker, { type: 'files', upserts: change.upserts.slice(i, i + SNAPSHOT_PART), removals: change.removals.slice(i, i + SNAPSHOT_PART) });
     }
-    // What the cache answered at once goes back now, in one message.
-    outbox.flush();
   };
 
   const fork = (): Promise<void> => new Promise((resolve, reject) => {
     const worker = cluster.fork();
     workers.add(worker);
-    outboxes.set(worker, new TurnBatch((answers) => send(worker, { type: 'answers', answers })));
+    let unsubscribe = () => {};
     let listening = false;
     worker.on('message', (message: FromProvisioningWorker) => {
       if (message.type === 'listening' && !listening) {
@@ -84,10 +78,19 @@ export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions)
         // as asked, so a replacement worker joins the others' socket rather than binding anew.
         port = message.port;
         resolve();
-      } else if (message.type === 'batch') onBatch(worker, message);
+      } else if (message.type === 'results') {
+        for (const result of message.results) opts.onRequest?.(result);
+      }
     });
-    worker.once('online', () => send(worker, init));
+    worker.once('online', () => {
+      send(worker, init);
+      // Snapshot and subscription in one go: no change can fall between them.
+      sendChange(worker, opts.catalog.snapshot());
+      unsubscribe = opts.catalog.subscribe((change) => sendChange(worker, change));
+      send(worker, { type: 'serve' });
+    });
     worker.once('exit', (code, signal) => {
+      unsubscribe();
       workers.delete(worker);
       if (!listening) reject(new Error(`provisioning worker exited before listening (code ${code}, signal ${signal})`));
       if (closing) return;

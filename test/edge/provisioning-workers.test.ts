@@ -1,17 +1,56 @@
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import cluster from 'node:cluster';
 import { createHash, createSecretKey, randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { DigestNonces } from '../../src/edge/digest-auth.ts';
-import type { ProvisioningResult, ResolvedFile } from '../../src/edge/provisioning-server.ts';
+import type { CatalogChange, FileCatalog } from '../../src/edge/provisioning-catalog.ts';
+import type { ProvisioningFile, ProvisioningResult } from '../../src/edge/provisioning-server.ts';
 import { startProvisioningWorkers } from '../../src/edge/provisioning-workers.ts';
+import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
 import { PASSWORD_PLACEHOLDER } from '../../src/provisioning/placeholders.ts';
 import { eventually } from '../support/eventually.ts';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const MAC = '0015651234ab';
 const FILE = `${MAC}.cfg`;
+const NS = 'default';
+
+let cp: ControlPlane;
+before(async () => {
+  cp = await startControlPlane();
+  const r = await cp.kubectl(['apply', '-f', '-'], { input: [
+    'apiVersion: v1', 'kind: Secret', 'metadata: {name: desk-1-provisioning-auth}', 'stringData: {password: prov-s3cret}', '---',
+    'apiVersion: v1', 'kind: Secret', 'metadata: {name: alice-sip}', 'stringData: {password: sip-Pa55word}',
+  ].join('\n') });
+  assert.equal(r.code, 0, r.stderr);
+});
+after(async () => {
+  await cp?.stop();
+});
+
+/** The edge's catalog as the workers see it: a snapshot, then changes pushed to subscribers. */
+class TestCatalog implements FileCatalog {
+  readonly files = new Map<string, ProvisioningFile>();
+  readonly #listeners = new Set<(c: CatalogChange) => void>();
+  snapshot(): CatalogChange {
+    return { upserts: [...this.files], removals: [] };
+  }
+  subscribe(listener: (c: CatalogChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  change(change: CatalogChange): void {
+    for (const [name, file] of change.upserts) this.files.set(name, file);
+    for (const name of change.removals) this.files.delete(name);
+    for (const l of this.#listeners) l(change);
+  }
+}
+
+const deskFile = (line: string): ProvisioningFile => ({
+  device: 'default/desk-1', username: MAC, contentType: 'text/plain; charset=utf-8', content: `${line}\naccount.1.password = ${PASSWORD_PLACEHOLDER}\n`,
+  passwordRef: { secret: 'alice-sip', key: 'password' }, authRef: { secret: 'desk-1-provisioning-auth', key: 'password' },
+});
 
 function authorization(nonce: string, uri: string, password: string): string {
   const ha1 = md5(`${MAC}:hotdesk:${password}`);
@@ -27,68 +66,69 @@ async function get(port: number, path: string, auth?: string): Promise<{ status:
 
 const liveWorkerPids = () => Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead()).map((w) => w!.process.pid!);
 
-test('provisioning workers share the port and the nonce key, count every outcome, survive a killed worker and leave nothing behind', async () => {
+test('provisioning workers serve the catalog with Secrets read from the API, follow its changes, count every outcome, survive a killed worker and leave nothing behind', { timeout: 60_000 }, async () => {
   const key = randomBytes(32);
   const results: ProvisioningResult[] = [];
-  let resolves = 0;
-  let failNext = false;
+  const catalog = new TestCatalog();
+  catalog.change({ upserts: [[FILE, deskFile('account.1.user_name = HD0001')]], removals: [] });
   const server = await startProvisioningWorkers({
     count: 2,
     host: '127.0.0.1',
     log: pino({ level: 'silent' }),
     nonceKey: createSecretKey(key),
+    catalog,
+    kubeConfig: cp.kubeConfig,
+    namespace: NS,
     restartDelayMs: 100,
     onRequest: (r) => results.push(r),
-    source: {
-      resolve: async (name, username): Promise<ResolvedFile | undefined> => {
-        resolves++;
-        if (failNext) {
-          failNext = false;
-          throw new Error('the API server is away');
-        }
-        if (name !== FILE) return undefined;
-        const file = { device: 'default/desk-1', username: MAC, contentType: 'text/plain; charset=utf-8', content: `account.1.password = ${PASSWORD_PLACEHOLDER}\n` };
-        return { file, secrets: username === MAC ? { provisioningPassword: 'prov-s3cret', placeholders: { password: 'sip-Pa55word' } } : undefined };
-      },
-    },
   });
   try {
     assert.equal(liveWorkerPids().length, 2);
+    const fetchFile = (nonce: string, password = 'prov-s3cret') => get(server.port, `/${FILE}`, authorization(nonce, `/${FILE}`, password));
 
     // A nonce made with the shared key is good at whichever worker the kernel hands the connection to.
     const nonce = new DigestNonces(createSecretKey(key)).issue();
     for (let i = 0; i < 12; i++) {
-      const served = await get(server.port, `/${FILE}`, authorization(nonce, `/${FILE}`, 'prov-s3cret'));
+      const served = await fetchFile(nonce);
       assert.equal(served.status, 200);
-      assert.equal(served.body, 'account.1.password = sip-Pa55word\n');
+      assert.equal(served.body, 'account.1.user_name = HD0001\naccount.1.password = sip-Pa55word\n', 'the SIP password comes from its Secret');
     }
-    // A phone's own round trip: challenged by one connection, answered on the next.
+    // A phone's own round trip: challenged on one connection, answered on the next.
     const challenged = await get(server.port, `/${FILE}`);
     assert.equal(challenged.status, 401);
     const phoneNonce = /nonce="([^"]+)"/.exec(challenged.challenge ?? '')![1]!;
-    assert.equal((await get(server.port, `/${FILE}`, authorization(phoneNonce, `/${FILE}`, 'prov-s3cret'))).status, 200);
-    assert.equal((await get(server.port, `/${FILE}`, authorization(phoneNonce, `/${FILE}`, 'guess'))).status, 404);
+    assert.equal((await fetchFile(phoneNonce)).status, 200);
+    assert.equal((await fetchFile(phoneNonce, 'guess')).status, 404);
     assert.equal((await get(server.port, '/001565ffffff.cfg', authorization(phoneNonce, '/001565ffffff.cfg', 'guess'))).status, 404);
     assert.equal((await get(server.port, `/${FILE}`, authorization(phoneNonce, '/other.cfg', 'prov-s3cret'))).status, 400, 'an answer made for another URL');
-    failNext = true;
-    assert.equal((await get(server.port, `/${FILE}`, authorization(phoneNonce, `/${FILE}`, 'prov-s3cret'))).status, 500, 'the edge could not look the file up');
 
-    await eventually('every outcome counted in the edge process', async () => results.length === 18 || undefined, 5_000);
-    const count = (r: ProvisioningResult) => results.filter((x) => x === r).length;
-    assert.deepEqual({ served: count('served'), challenged: count('challenged'), denied: count('denied'), not_found: count('not_found'), error: count('error') },
-      { served: 13, challenged: 1, denied: 2, not_found: 1, error: 1 });
-    assert.equal(resolves, 16, 'each authenticated request asked the edge for its file');
+    // A login re-renders the file: every worker serves the new one from then on.
+    catalog.change({ upserts: [[FILE, deskFile('account.1.user_name = 101')]], removals: [] });
+    await eventually('the new file at every worker', async () => {
+      const bodies = await Promise.all(Array.from({ length: 6 }, () => fetchFile(nonce).then((r) => r.body)));
+      return bodies.every((b) => b.startsWith('account.1.user_name = 101\n')) || undefined;
+    }, 5_000);
+    catalog.change({ upserts: [], removals: [FILE] });
+    await eventually('the removed file gone at every worker', async () => {
+      const statuses = await Promise.all(Array.from({ length: 6 }, () => fetchFile(nonce).then((r) => r.status)));
+      return statuses.every((s) => s === 404) || undefined;
+    }, 5_000);
+    catalog.change({ upserts: [[FILE, deskFile('account.1.user_name = HD0001')]], removals: [] });
 
-    // A worker killed outright is replaced, and the port keeps answering meanwhile.
+    await eventually('every outcome counted in the edge process', async () => results.filter((r) => r === 'served').length >= 13 && results.includes('not_found') || undefined, 5_000);
+    assert.ok(results.includes('challenged'));
+    assert.equal(results.filter((r) => r === 'denied').length, 2, 'a wrong password and an answer for another URL');
+
+    // A worker killed outright is replaced, takes the catalog as it is now, and the port keeps answering meanwhile.
     const [victim] = liveWorkerPids();
     process.kill(victim!, 'SIGKILL');
-    for (let i = 0; i < 4; i++) assert.equal((await get(server.port, `/${FILE}`, authorization(nonce, `/${FILE}`, 'prov-s3cret'))).status, 200);
+    for (let i = 0; i < 4; i++) assert.equal((await fetchFile(nonce)).status, 200);
     await eventually('a new worker in place of the killed one', async () => {
       const pids = liveWorkerPids();
       return pids.length === 2 && !pids.includes(victim!) || undefined;
     }, 10_000);
-    const afterRestart = await get(server.port, `/${FILE}`, authorization(nonce, `/${FILE}`, 'prov-s3cret'));
-    assert.equal(afterRestart.status, 200);
+    const bodies = await Promise.all(Array.from({ length: 6 }, () => fetchFile(nonce).then((r) => r.body)));
+    assert.ok(bodies.every((b) => b.startsWith('account.1.user_name = HD0001\n')), 'the new worker serves the current file');
   } finally {
     await server.close();
   }
