@@ -4,15 +4,12 @@
  * re-sync, re-registers as 101, and logs out with *77*5*.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { RtpPhone } from './rtp-phone.ts';
 import { expectPassed, startSipp } from './sipp.ts';
-import { ALICE, eventually, metricValue, startStack, type Stack } from './stack.ts';
+import { ALICE, eventually, fetchProvisioning, metricValue, startStack, type Stack } from './stack.ts';
 import { freeLoopbackPort } from '../support/ports.ts';
 
-const execFileAsync = promisify(execFile);
 let stack: Stack;
 before(async () => {
   stack = await startStack({ namespace: 'e2e-login' });
@@ -24,14 +21,6 @@ after(async () => {
 async function register(port: number, user: string): Promise<void> {
   const run = await startSipp({ scenario: 'register.xml', port, remote: stack.edgeAddress, keys: { user, contact_port: port }, timeoutSeconds: 15 });
   await expectPassed(run, `REGISTER as ${user}`);
-}
-
-/** GET through curl, a real Digest client; rejects with the HTTP status unless 200. */
-async function fetchProvisioning(file: string, credentials: string): Promise<string> {
-  const { stdout } = await execFileAsync('curl', ['-sS', '--digest', '-u', credentials, '-w', '\n%{http_code}', `http://127.0.0.1:${stack.edge.httpPort}/${file}`]);
-  const status = stdout.slice(stdout.lastIndexOf('\n') + 1);
-  if (status !== '200') throw new Error(`provisioning fetch answered ${status}`);
-  return stdout.slice(0, stdout.lastIndexOf('\n'));
 }
 
 async function configMap(): Promise<any> {
@@ -92,11 +81,11 @@ describe('login at a desk with SIPp phones', { timeout: 150_000 }, () => {
     assert.ok(!Number.isNaN(Date.parse(resync)));
 
     // The phone fetches its new file (HTTP Digest as its MAC) and re-registers as alice's extension.
-    const file = await fetchProvisioning('00156500a001.cfg', '00156500a001:prov-idle-Secret-Pw1');
+    const file = await fetchProvisioning(stack, '00156500a001.cfg', '00156500a001:prov-idle-Secret-Pw1');
     assert.match(file, /account\.1\.user_name = 101/);
     assert.match(file, /alice-Secret-Pw1/, 'the SIP password is filled in when the file is served');
     // A wrong password looks the same as an unknown MAC (404), so scanners learn nothing.
-    await assert.rejects(fetchProvisioning('00156500a001.cfg', '00156500a001:wrong'), /answered 404/);
+    await assert.rejects(fetchProvisioning(stack, '00156500a001.cfg', '00156500a001:wrong'), /answered 404/);
     await register(phonePort, ALICE.extension);
     await eventually('registration as 101', async () => (await stack.getJson<any>('hotdeskdevice', 'desk-1'))?.status?.registration?.identity === '101');
 

@@ -4,6 +4,8 @@
  * "Floor 3 desk 1", desk-2 HD0002). Each test file starts one in before() and stops it in after().
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
 import { createController } from '../../src/controller/controller.ts';
 import { startEdge, type Edge } from '../../src/edge/edge.ts';
@@ -14,6 +16,8 @@ import { freeLoopbackPort } from '../support/ports.ts';
 import { killAllSipp } from './sipp.ts';
 import { eventually } from '../support/eventually.ts';
 
+const execFileAsync = promisify(execFile);
+
 export const POOL = 'office';
 export const DESK_LOCATION = 'Floor 3 desk 1';
 export const ALICE = { name: 'alice', extension: '101', pin: '4821' };
@@ -22,6 +26,8 @@ export const BOB = { name: 'bob', extension: '102', pin: '7390' };
 export interface StackOptions {
   namespace: string;
   maxAttempts?: number;
+  /** The edge's provisioning worker processes; default: the edge's own default. */
+  provisioningWorkers?: number;
 }
 
 export interface Stack {
@@ -40,6 +46,14 @@ export interface Stack {
 }
 
 export { eventually };
+
+/** GET through curl, a real Digest client, as a phone's provisioning client; rejects with the HTTP status unless 200. */
+export async function fetchProvisioning(stack: Stack, file: string, credentials: string): Promise<string> {
+  const { stdout } = await execFileAsync('curl', ['-sS', '--digest', '-u', credentials, '-w', '\n%{http_code}', `http://127.0.0.1:${stack.edge.httpPort}/${file}`]);
+  const status = stdout.slice(stdout.lastIndexOf('\n') + 1);
+  if (status !== '200') throw new Error(`provisioning fetch answered ${status}`);
+  return stdout.slice(0, stdout.lastIndexOf('\n'));
+}
 
 /** A sample's value from Prometheus text exposition; 0 when the series is absent. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -107,6 +121,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       httpPort: 0,
       metricsPort: 0,
       sipTimers: { t1: 200 },
+      ...(opts.provisioningWorkers !== undefined ? { provisioningWorkers: opts.provisioningWorkers } : {}),
     });
     cleanups.push(() => edge.stop());
     const metrics = async () => {
