@@ -131,17 +131,18 @@ export interface DigestVerifyInput {
 
 export type DigestResult = 'ok' | 'stale' | 'denied';
 
+const MD5_HEX = /^[0-9a-fA-F]{32}$/;
+
 export function verifyDigest(input: DigestVerifyInput): DigestResult {
   const p = input.params;
   if (!p.username || !p.nonce || !p.uri || !p.response || p.realm !== input.realm) return 'denied';
   const ha1 = md5(`${p.username}:${input.realm}:${input.password}`);
   const ha2 = md5(`${input.method}:${p.uri}`);
-  const expected = p.qop
-    ? md5(`${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`)
-    : md5(`${ha1}:${p.nonce}:${ha2}`);
-  const a = Buffer.from(expected);
-  const b = Buffer.from(p.response.toLowerCase());
-  if (a.length !== b.length || !timingSafeEqual(a, b)) return 'denied';
+  if (!MD5_HEX.test(p.response)) return 'denied';
+  const expected = createHash('md5').update(p.qop
+    ? `${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`
+    : `${ha1}:${p.nonce}:${ha2}`).digest();
+  if (!timingSafeEqual(expected, Buffer.from(p.response, 'hex'))) return 'denied';
   const nonce = input.nonces.check(p.nonce, input.now);
   return nonce === 'valid' ? 'ok' : nonce === 'stale' ? 'stale' : 'denied';
 }

@@ -8,7 +8,7 @@ import { getHeader } from '../sip/message.ts';
 import { SipProxy } from '../sip/proxy.ts';
 import type { IncomingRequest, ProxyTarget, ServerResponse } from '../sip/request-context.ts';
 import type { TimerSettings } from '../sip/transaction.ts';
-import { accessLogger, createLogger, type Logger } from '../log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { decideDial, dialledDigits, type DialCodes } from './dial-decision.ts';
 import { EdgeMetrics } from './edge-metrics.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
@@ -185,7 +185,6 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     host,
     port: opts.httpPort ?? 8080,
     log: logger,
-    accessLog: accessLogger(logger),
     // One key for all of this pod's provisioning processes; the Service keeps a phone on one pod.
     nonceKey: createSecretKey(randomBytes(32)),
     onRequest: (result: ProvisioningResult) => metrics.provisioningRequests.inc({ result }),

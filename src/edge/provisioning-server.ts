@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
+import { AccessLog } from './access-log.ts';
 import { fillPlaceholders, type PlaceholderValues } from '../provisioning/placeholders.ts';
 import { challenge, DigestNonces, parseDigestHeader, verifyDigest } from './digest-auth.ts';
 
@@ -46,8 +47,8 @@ export type ProvisioningResult = 'served' | 'challenged' | 'denied' | 'not_found
 export interface ProvisioningServerOptions {
   source: ProvisioningSource;
   log: Logger;
-  /** Where the access log goes; default: `log`. */
-  accessLog?: Logger;
+  /** The access log; default: lines in `log`'s stream. */
+  accessLog?: AccessLog;
   realm?: string;
   host?: string;
   port?: number;
@@ -87,7 +88,7 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
   // A fixed dummy keeps the work for unknown devices the same as for known ones.
   const dummyPassword = randomBytes(16).toString('hex');
 
-  const accessLog = opts.accessLog ?? opts.log;
+  const accessLog = opts.accessLog ?? new AccessLog(opts.log);
   const answer = (res: ServerResponse, status: number, headers: Record<string, string>, body: string) => {
     res.writeHead(status, { ...headers, 'content-type': 'text/plain' }).end(body);
   };
@@ -149,10 +150,10 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
     const done = (result: ProvisioningResult) => {
       opts.onRequest?.(result);
       // The access log names the path and the outcome; never a header, so no credential.
-      accessLog.info({
+      accessLog.record({
         remote: req.socket.remoteAddress, method: req.method, path: req.url, status: res.statusCode, result,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
-      }, 'provisioning');
+      });
     };
     let result: ProvisioningResult | Promise<ProvisioningResult>;
     try {

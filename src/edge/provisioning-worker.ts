@@ -2,7 +2,7 @@
 // node:cluster. It serves the phones' files from the copy the edge process keeps sending it.
 import { createSecretKey } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
-import { accessLogger, createLogger } from '../log.ts';
+import { createLogger } from '../log.ts';
 import { KubeClient } from '../runtime/index.ts';
 import type { FromProvisioningWorker, ToProvisioningWorker } from './provisioning-ipc.ts';
 import { startProvisioningServer, type ProvisioningFile, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
@@ -45,7 +45,6 @@ async function serve(settings: NonNullable<typeof init>): Promise<void> {
     realm: settings.realm,
     nonceKey: createSecretKey(Buffer.from(settings.nonceKey, 'base64')),
     log,
-    accessLog: accessLogger(log),
     source: provisioningSource((fileName) => files.get(fileName), secrets),
     onRequest: report,
   });

@@ -39,6 +39,10 @@ test('verifyDigest accepts a correct answer (the user and password of RFC 2617 Â
   assert.equal(verify(answer('Circle Of Life'), 'Circle Of Life', 'HEAD'), 'denied', 'answer for another method');
   assert.equal(verify({ ...answer('Circle Of Life'), nc: '00000002' }), 'denied', 'a field changed after hashing');
   assert.equal(verify({ ...answer('Circle Of Life'), realm: 'other' }), 'denied', 'another realm');
+  const good = answer('Circle Of Life').response;
+  assert.equal(verify({ ...answer('Circle Of Life'), response: `${good.slice(0, 30)}zz` }), 'denied', 'not hex');
+  assert.equal(verify({ ...answer('Circle Of Life'), response: good.slice(0, 31) }), 'denied', 'too short');
+  assert.equal(verify({ ...answer('Circle Of Life'), response: `${good}00` }), 'denied', 'too long');
   const { response: _dropped, ...withoutResponse } = answer('Circle Of Life');
   assert.equal(verify(withoutResponse), 'denied', 'no response');
 });
