@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const REPO_ROOT = new URL('../', import.meta.url).pathname;
@@ -23,14 +26,14 @@ export class EdgeProcess {
   readonly metricsPort: number;
   private readonly child: ChildProcess;
   private readonly exited: Promise<void>;
-  private readonly stderrTail: string[];
+  private readonly logPath: string;
 
-  private constructor(child: ChildProcess, ports: { sipPort: number; httpPort: number; metricsPort: number }, stderrTail: string[]) {
+  private constructor(child: ChildProcess, ports: { sipPort: number; httpPort: number; metricsPort: number }, logPath: string) {
     this.child = child;
     this.sipPort = ports.sipPort;
     this.httpPort = ports.httpPort;
     this.metricsPort = ports.metricsPort;
-    this.stderrTail = stderrTail;
+    this.logPath = logPath;
     this.exited = new Promise((resolve) => {
       if (child.exitCode !== null) resolve();
       else child.once('exit', () => resolve());
@@ -42,9 +45,13 @@ export class EdgeProcess {
   }
 
   static async start(opts: EdgeProcessOptions, sipPort: number): Promise<EdgeProcess> {
+    // The log goes to a file, as nginx's access log does in the same benchmark: a reader process
+    // splitting lines would take CPU from the machine both are measured on.
+    const logPath = join(mkdtempSync(join(tmpdir(), 'bench-edge-log-')), 'edge.log');
+    const logFd = openSync(logPath, 'a');
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), 'src/cmd/edge.ts'], {
       cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', logFd],
       env: {
         ...process.env,
         KUBECONFIG: opts.kubeconfigPath,
@@ -62,14 +69,10 @@ export class EdgeProcess {
     const kill = () => child.kill('SIGKILL');
     process.once('exit', kill);
     child.once('exit', () => process.removeListener('exit', kill));
-    const tail: string[] = [];
-    // The edge's log is read (and dropped) as a log collector would, keeping the last lines.
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      tail.push(line);
-      if (tail.length > 30) tail.shift();
-    });
+    closeSync(logFd);
+    const tail = () => lastLines(logPath, 30).join('\n');
     const ports = await new Promise<{ sipPort: number; httpPort: number; metricsPort: number }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`edge not ready after 60 s:\n${tail.join('\n')}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`edge not ready after 60 s:\n${tail()}`)), 60_000);
       createInterface({ input: child.stdout! }).on('line', (line) => {
         if (!line.includes('"ready":true')) return;
         clearTimeout(timer);
@@ -77,14 +80,14 @@ export class EdgeProcess {
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`edge exited with ${code} before it was ready:\n${tail.join('\n')}`));
+        reject(new Error(`edge exited with ${code} before it was ready:\n${tail()}`));
       });
     });
-    return new EdgeProcess(child, ports, tail);
+    return new EdgeProcess(child, ports, logPath);
   }
 
   recentLog(): string[] {
-    return [...this.stderrTail];
+    return lastLines(this.logPath, 30);
   }
 
   async metricsText(): Promise<string> {
@@ -94,10 +97,30 @@ export class EdgeProcess {
 
   /** SIGTERM (which also writes a --cpu-prof profile), SIGKILL after 15 s. */
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-    await this.exited;
-    clearTimeout(timer);
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    rmSync(dirname(this.logPath), { recursive: true, force: true });
+  }
+}
+
+/** The last lines of a file that may be tens of megabytes long, reading only its end. */
+function lastLines(path: string, count: number): string[] {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(length);
+      readSync(fd, buf, 0, length, size - length);
+      return buf.toString('utf8').trimEnd().split('\n').slice(-count);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return [];
   }
 }

@@ -7,7 +7,7 @@ import { benchMac, provisioningPassword } from './edge-fleet.ts';
 import { withEdgeFleet, type EdgeFleet } from './edge-setup.ts';
 import { forEachBounded } from './lib/bounded.ts';
 import { intOption, stringOption } from './lib/options.ts';
-import { descendants, machineDescription, treeCpuSeconds } from './lib/proc.ts';
+import { descendants, machineDescription, rssKiB, treeCpuSeconds } from './lib/proc.ts';
 import { startNginx } from './edge-nginx.ts';
 
 /**
@@ -125,6 +125,7 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
     log(`wrk against the edge: ${opts.connections} connections, ${opts.seconds} s, keep-alive off`);
     const edgeRun = await runWrk(`http://127.0.0.1:${port}/`, script, opts);
     const edgeCpu = treeCpuSeconds(fleet.edge.pid) - edgeCpuBefore;
+    const edgeRss = [fleet.edge.pid, ...descendants(fleet.edge.pid)].map((pid) => `${(rssKiB(pid) / 1024).toFixed(0)} MB`);
     if (edgeRun.non2xx > 0) log(`the edge answered ${edgeRun.non2xx} requests with an error`);
     const nginxRuns: Array<{ workers: string; run: WrkResult }> = [];
     for (const workers of opts.nginxWorkers) {
@@ -149,7 +150,7 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
       '',
       `Machine: ${machineDescription()}. ${fleet.devices} devices (Yealink T54W), ${fleet.users} users; the fleet rendered in ${fleet.settleSeconds.toFixed(0)} s; the edge started in ${fleet.edgeStartSeconds.toFixed(1)} s.`,
       `wrk -t${opts.threads} -c${opts.connections} -d${opts.seconds}s, "Connection: close", each request a different device's file (round robin over all ${fleet.devices}), Digest Authorization precomputed; mean file ${(bytes / requests.length).toFixed(0)} bytes.`,
-      `Edge: ${edgeProcesses} processes (the SIP process and ${edgeProcesses - 1} provisioning workers, HOTDESK_PROVISIONING_WORKERS=${process.env.HOTDESK_PROVISIONING_WORKERS ?? 'default'}), LOG_LEVEL=info (one access-log line per request), Secret cache 10 s; edge CPU during its run, all processes, ${edgeCpu.toFixed(1)} s (${((edgeCpu / opts.seconds) * 100).toFixed(0)} % of one core). nginx: access_log on, sendfile on.`,
+      `Edge: ${edgeProcesses} processes (the SIP process and ${edgeProcesses - 1} provisioning workers, HOTDESK_PROVISIONING_WORKERS=${process.env.HOTDESK_PROVISIONING_WORKERS ?? 'default'}), LOG_LEVEL=info (one access-log line per request), Secret cache 10 s; edge CPU during its run, all processes, ${edgeCpu.toFixed(1)} s (${((edgeCpu / opts.seconds) * 100).toFixed(0)} % of one core); resident memory after it, SIP process first, ${edgeRss.join(', ')}. nginx: access_log on, sendfile on.`,
       '',
       '| server | req/s | requests | non-2xx | socket errors | latency p50 / p75 / p90 / p99 |',
       '| --- | ---: | ---: | ---: | --- | --- |',

@@ -2,7 +2,7 @@ import { startControlPlane } from '../src/envtest/controlplane.ts';
 import { EdgeProcess } from './edge-process.ts';
 import { createPool, EDGE_POOL } from './edge-fleet.ts';
 import { flagOption, intOption, stringOption } from './lib/options.ts';
-import { cpuSeconds, machineDescription } from './lib/proc.ts';
+import { cpuSeconds, machineDescription, treeCpuSeconds } from './lib/proc.ts';
 import { ForwardingProxy, freeUdpPort, Kamailio, Sipp, type SippResult } from './sip-peers.ts';
 
 /**
@@ -70,7 +70,8 @@ export async function runSipCpuBenchmark(): Promise<void> {
     const corePid = core.pid;
     const k = kamailio;
     const targets = {
-      edge: { target: `127.0.0.1:${edge.sipPort}`, cpu: () => cpuSeconds(edgePid) },
+      // The edge with its provisioning workers, as Kamailio with all its children.
+      edge: { target: `127.0.0.1:${edge.sipPort}`, cpu: () => treeCpuSeconds(edgePid) },
       kamailio: { target: `127.0.0.1:${kamailio.port}`, cpu: () => k.cpuSeconds() },
       core: { target: `127.0.0.1:${core.port}`, cpu: () => cpuSeconds(corePid) },
     };
