@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * HTTP Digest authentication (RFC 7616, MD5 with qop=auth) for the provisioning server.
@@ -11,8 +11,9 @@ const NONCE_CLOCK_SKEW_MS = 60_000;
 /** Verified nonces remembered, so a boot storm pays one HMAC per nonce rather than per request. */
 const VERIFIED_NONCES_KEPT = 4096;
 
+// crypto.hash, not createHash: one call without a stream object, half the cost per hash.
 function md5(text: string): string {
-  return createHash('md5').update(text).digest('hex');
+  return hash('md5', text, 'hex');
 }
 
 function nonceMac(key: KeyObject, stamp: string): string {
@@ -139,9 +140,9 @@ export function verifyDigest(input: DigestVerifyInput): DigestResult {
   const ha1 = md5(`${p.username}:${input.realm}:${input.password}`);
   const ha2 = md5(`${input.method}:${p.uri}`);
   if (!MD5_HEX.test(p.response)) return 'denied';
-  const expected = createHash('md5').update(p.qop
+  const expected = hash('md5', p.qop
     ? `${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`
-    : `${ha1}:${p.nonce}:${ha2}`).digest();
+    : `${ha1}:${p.nonce}:${ha2}`, 'buffer');
   if (!timingSafeEqual(expected, Buffer.from(p.response, 'hex'))) return 'denied';
   const nonce = input.nonces.check(p.nonce, input.now);
   return nonce === 'valid' ? 'ok' : nonce === 'stale' ? 'stale' : 'denied';
