@@ -7,6 +7,7 @@ import { benchMac, provisioningPassword } from './edge-fleet.ts';
 import { withEdgeFleet, type EdgeFleet } from './edge-setup.ts';
 import { forEachBounded } from './lib/bounded.ts';
 import { intOption, stringOption } from './lib/options.ts';
+import { median } from './lib/stats.ts';
 import { descendants, machineDescription, rssKiB, treeCpuSeconds } from './lib/proc.ts';
 import { startNginx } from './edge-nginx.ts';
 
@@ -93,7 +94,7 @@ async function nonceFrom(port: number): Promise<string> {
   return nonce;
 }
 
-export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: number; connections: number; seconds: number; nginxWorkers: string[] }): Promise<string> {
+export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: number; connections: number; seconds: number; rounds: number; nginxWorkers: string[] }): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-provisioning-'));
   try {
     const port = fleet.edge.httpPort;
@@ -121,41 +122,49 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
     writeFileSync(script, wrkScript(requests));
 
     const edgeProcesses = 1 + descendants(fleet.edge.pid).length;
-    const edgeCpuBefore = treeCpuSeconds(fleet.edge.pid);
-    log(`wrk against the edge: ${opts.connections} connections, ${opts.seconds} s, keep-alive off`);
-    const edgeRun = await runWrk(`http://127.0.0.1:${port}/`, script, opts);
-    const edgeCpu = treeCpuSeconds(fleet.edge.pid) - edgeCpuBefore;
-    const edgeRss = [fleet.edge.pid, ...descendants(fleet.edge.pid)].map((pid) => `${(rssKiB(pid) / 1024).toFixed(0)} MB`);
-    if (edgeRun.non2xx > 0) log(`the edge answered ${edgeRun.non2xx} requests with an error`);
-    const nginxRuns: Array<{ workers: string; run: WrkResult }> = [];
-    for (const workers of opts.nginxWorkers) {
-      const nginx = await startNginx(root, join(dir, `nginx-${workers}`), workers);
-      try {
-        log(`wrk against nginx (worker_processes ${workers})`);
-        const run = await runWrk(`http://127.0.0.1:${nginx.port}/`, script, opts);
-        if (run.non2xx > 0) throw new Error(`nginx answered ${run.non2xx} requests with an error: ${run.output}`);
-        nginxRuns.push({ workers, run });
-      } finally {
-        await nginx.stop();
+    // Rounds of edge, then each nginx, back to back: the machine is shared, and a ratio taken
+    // within a round and then the median over rounds is steadier than one run of each.
+    const rounds: Array<{ edge: WrkResult; edgeCpu: number; nginx: Array<{ workers: string; run: WrkResult }> }> = [];
+    let edgeRss: string[] = [];
+    for (let round = 1; round <= opts.rounds; round++) {
+      const edgeCpuBefore = treeCpuSeconds(fleet.edge.pid);
+      log(`round ${round}/${opts.rounds}: wrk against the edge: ${opts.connections} connections, ${opts.seconds} s, keep-alive off`);
+      const edge = await runWrk(`http://127.0.0.1:${port}/`, script, opts);
+      const edgeCpu = treeCpuSeconds(fleet.edge.pid) - edgeCpuBefore;
+      edgeRss = [fleet.edge.pid, ...descendants(fleet.edge.pid)].map((pid) => `${(rssKiB(pid) / 1024).toFixed(0)} MB`);
+      if (edge.non2xx > 0) log(`the edge answered ${edge.non2xx} requests with an error`);
+      const nginxRuns: Array<{ workers: string; run: WrkResult }> = [];
+      for (const workers of opts.nginxWorkers) {
+        const nginx = await startNginx(root, join(dir, `nginx-${workers}-${round}`), workers);
+        try {
+          log(`round ${round}/${opts.rounds}: wrk against nginx (worker_processes ${workers})`);
+          const run = await runWrk(`http://127.0.0.1:${nginx.port}/`, script, opts);
+          if (run.non2xx > 0) throw new Error(`nginx answered ${run.non2xx} requests with an error: ${run.output}`);
+          nginxRuns.push({ workers, run });
+        } finally {
+          await nginx.stop();
+        }
       }
+      rounds.push({ edge, edgeCpu, nginx: nginxRuns });
     }
-    const row = (name: string, r: WrkResult) => `| ${name} | ${r.requestsPerSecond.toFixed(0)} | ${r.requests} | ${r.non2xx} | ${r.socketErrors} | ${r.latency.replace('Latency Distribution ', '')} |`;
-    const ratios = nginxRuns.map(({ workers, run }) => {
-      const ratio = edgeRun.requestsPerSecond / run.requestsPerSecond;
-      return `Edge / nginx (worker_processes ${workers}): **${ratio.toFixed(2)}** (target ≥ 0.5: ${ratio >= 0.5 ? 'met' : 'missed'}).`;
+    const row = (round: number, name: string, r: WrkResult) => `| ${round} | ${name} | ${r.requestsPerSecond.toFixed(0)} | ${r.requests} | ${r.non2xx} | ${r.socketErrors} | ${r.latency.replace('Latency Distribution ', '')} |`;
+    const ratios = opts.nginxWorkers.map((workers) => {
+      const perRound = rounds.map((r) => r.edge.requestsPerSecond / r.nginx.find((n) => n.workers === workers)!.run.requestsPerSecond);
+      const mid = median(perRound);
+      return `Edge / nginx (worker_processes ${workers}), median of ${perRound.length} rounds: **${mid.toFixed(2)}** (rounds: ${perRound.map((x) => x.toFixed(2)).join(', ')}; target ≥ 0.5: ${mid >= 0.5 ? 'met' : 'missed'}).`;
     });
+    const edgeCpu = median(rounds.map((r) => r.edgeCpu));
     return [
       '',
       `### edge-provisioning (${new Date().toISOString().slice(0, 10)})`,
       '',
       `Machine: ${machineDescription()}. ${fleet.devices} devices (Yealink T54W), ${fleet.users} users; the fleet rendered in ${fleet.settleSeconds.toFixed(0)} s; the edge started in ${fleet.edgeStartSeconds.toFixed(1)} s.`,
-      `wrk -t${opts.threads} -c${opts.connections} -d${opts.seconds}s, "Connection: close", each request a different device's file (round robin over all ${fleet.devices}), Digest Authorization precomputed; mean file ${(bytes / requests.length).toFixed(0)} bytes.`,
-      `Edge: ${edgeProcesses} processes (the SIP process and ${edgeProcesses - 1} provisioning workers, HOTDESK_PROVISIONING_WORKERS=${process.env.HOTDESK_PROVISIONING_WORKERS ?? 'default'}), LOG_LEVEL=info (one access-log line per request), Secret cache 10 s; edge CPU during its run, all processes, ${edgeCpu.toFixed(1)} s (${((edgeCpu / opts.seconds) * 100).toFixed(0)} % of one core); resident memory after it, SIP process first, ${edgeRss.join(', ')}. nginx: access_log on, sendfile on.`,
+      `${opts.rounds} rounds of wrk -t${opts.threads} -c${opts.connections} -d${opts.seconds}s against the edge and then each nginx, "Connection: close", each request a different device's file (round robin over all ${fleet.devices}), Digest Authorization precomputed; mean file ${(bytes / requests.length).toFixed(0)} bytes.`,
+      `Edge: ${edgeProcesses} processes (the SIP process and ${edgeProcesses - 1} provisioning workers, HOTDESK_PROVISIONING_WORKERS=${process.env.HOTDESK_PROVISIONING_WORKERS ?? 'default'}), LOG_LEVEL=info (one access-log line per request), Secret cache 10 s; edge CPU during a run (median), all processes, ${edgeCpu.toFixed(1)} s (${((edgeCpu / opts.seconds) * 100).toFixed(0)} % of one core); resident memory after the last run, SIP process first, ${edgeRss.join(', ')}. nginx: access_log on, sendfile on.`,
       '',
-      '| server | req/s | requests | non-2xx | socket errors | latency p50 / p75 / p90 / p99 |',
-      '| --- | ---: | ---: | ---: | --- | --- |',
-      row('edge', edgeRun),
-      ...nginxRuns.map(({ workers, run }) => row(`nginx, worker_processes ${workers}`, run)),
+      '| round | server | req/s | requests | non-2xx | socket errors | latency p50 / p75 / p90 / p99 |',
+      '| ---: | --- | ---: | ---: | ---: | --- | --- |',
+      ...rounds.flatMap((r, i) => [row(i + 1, 'edge', r.edge), ...r.nginx.map(({ workers, run }) => row(i + 1, `nginx, worker_processes ${workers}`, run))]),
       '',
       ...ratios,
       '',
@@ -167,7 +176,7 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
 
 export async function runEdgeProvisioningBenchmark(): Promise<void> {
   const devices = intOption('devices', 10_000);
-  const opts = { threads: intOption('wrk-threads', 2), connections: intOption('wrk-connections', 50), seconds: intOption('seconds', 20), nginxWorkers: ['1', 'auto'] };
+  const opts = { threads: intOption('wrk-threads', 2), connections: intOption('wrk-connections', 50), seconds: intOption('seconds', 20), rounds: intOption('rounds', 3), nginxWorkers: ['1', 'auto'] };
   const report = await withEdgeFleet({ devices, users: 2, pbx: { host: '127.0.0.1', port: 5060 }, edgeCpuProfileDir: stringOption('cpu-prof-dir', undefined) }, (fleet) => provisioningStorm(fleet, opts));
   process.stdout.write(report);
 }
