@@ -144,6 +144,8 @@ export function verifyDigest(input: DigestVerifyInput): DigestResult {
     ? `${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`
     : `${ha1}:${p.nonce}:${ha2}`, 'buffer');
   if (!timingSafeEqual(expected, Buffer.from(p.response, 'hex'))) return 'denied';
-  const nonce = input.nonces.check(p.nonce, input.now);
-  return nonce === 'valid' ? 'ok' : nonce === 'stale' ? 'stale' : 'denied';
+  // The answer is right for the nonce it names. A nonce this process cannot vouch for (another
+  // pod's, or one from before a restart) gets a fresh challenge rather than a refusal: the phone
+  // answers it again without re-prompting, and nothing is served on it.
+  return input.nonces.check(p.nonce, input.now) === 'valid' ? 'ok' : 'stale';
 }

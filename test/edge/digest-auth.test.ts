@@ -43,6 +43,10 @@ test('verifyDigest accepts a correct answer (the user and password of RFC 2617 Â
   assert.equal(verify({ ...answer('Circle Of Life'), response: `${good.slice(0, 30)}zz` }), 'denied', 'not hex');
   assert.equal(verify({ ...answer('Circle Of Life'), response: good.slice(0, 31) }), 'denied', 'too short');
   assert.equal(verify({ ...answer('Circle Of Life'), response: `${good}00` }), 'denied', 'too long');
+  const foreign = new DigestNonces(createSecretKey(randomBytes(32))).issue();
+  assert.equal(verify(answer('Circle Of Life', { nonce: foreign })), 'stale', 'a right answer to a nonce from another process: challenge again');
+  assert.equal(verify(answer('wrong', { nonce: foreign })), 'denied', 'a wrong answer to a nonce from another process');
+  assert.equal(verify(answer('Circle Of Life', { nonce: 'forged' })), 'stale', 'a right answer to a malformed nonce: challenge again');
   const { response: _dropped, ...withoutResponse } = answer('Circle Of Life');
   assert.equal(verify(withoutResponse), 'denied', 'no response');
 });

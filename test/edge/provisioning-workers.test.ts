@@ -101,6 +101,10 @@ test('provisioning workers serve the catalog with Secrets read from the API, fol
     assert.equal((await fetchFile(phoneNonce, 'guess')).status, 404);
     assert.equal((await get(server.port, '/001565ffffff.cfg', authorization(phoneNonce, '/001565ffffff.cfg', 'guess'))).status, 404);
     assert.equal((await get(server.port, `/${FILE}`, authorization(phoneNonce, '/other.cfg', 'prov-s3cret'))).status, 400, 'an answer made for another URL');
+    // A nonce from another pod (or from before a restart): the phone is asked again, not refused.
+    const foreign = await fetchFile(new DigestNonces(createSecretKey(randomBytes(32))).issue());
+    assert.equal(foreign.status, 401);
+    assert.match(foreign.challenge ?? '', /stale=true/);
 
     // A login re-renders the file: every worker serves the new one from then on.
     catalog.change({ upserts: [[FILE, deskFile('account.1.user_name = 101')]], removals: [] });
