@@ -8,7 +8,7 @@ import { withEdgeFleet, type EdgeFleet } from './edge-setup.ts';
 import { forEachBounded } from './lib/bounded.ts';
 import { intOption, stringOption } from './lib/options.ts';
 import { median } from './lib/stats.ts';
-import { descendants, machineDescription, rssKiB, treeCpuSeconds } from './lib/proc.ts';
+import { machineDescription, processTree, rssKiB, treeCpuSeconds } from './lib/proc.ts';
 import { startNginx } from './edge-nginx.ts';
 
 /**
@@ -121,7 +121,7 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
     const script = join(dir, 'storm.lua');
     writeFileSync(script, wrkScript(requests));
 
-    const edgeProcesses = 1 + descendants(fleet.edge.pid).length;
+    const edgeProcesses = processTree(fleet.edge.pid).length;
     // Rounds of edge, then each nginx, back to back: the machine is shared, and a ratio taken
     // within a round and then the median over rounds is steadier than one run of each.
     const rounds: Array<{ edge: WrkResult; edgeCpu: number; nginx: Array<{ workers: string; run: WrkResult }> }> = [];
@@ -131,7 +131,7 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
       log(`round ${round}/${opts.rounds}: wrk against the edge: ${opts.connections} connections, ${opts.seconds} s, keep-alive off`);
       const edge = await runWrk(`http://127.0.0.1:${port}/`, script, opts);
       const edgeCpu = treeCpuSeconds(fleet.edge.pid) - edgeCpuBefore;
-      edgeRss = [fleet.edge.pid, ...descendants(fleet.edge.pid)].map((pid) => `${(rssKiB(pid) / 1024).toFixed(0)} MB`);
+      edgeRss = processTree(fleet.edge.pid).map((pid) => `${(rssKiB(pid) / 1024).toFixed(0)} MB`);
       if (edge.non2xx > 0) log(`the edge answered ${edge.non2xx} requests with an error`);
       const nginxRuns: Array<{ workers: string; run: WrkResult }> = [];
       for (const workers of opts.nginxWorkers) {

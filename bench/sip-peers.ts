@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
-import { cpuSeconds } from './lib/proc.ts';
+import { processTree, treeCpuSeconds } from './lib/proc.ts';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
 const KAMAILIO_MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules/';
@@ -28,39 +28,6 @@ function killOnExit(child: ChildProcess): void {
 function waitExit(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
-
-/** pid and every descendant of it, from the ppid field of /proc/<pid>/stat. */
-export function processTree(root: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parentOf.set(Number(entry), ppid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++) {
-    for (const [pid, ppid] of parentOf) if (ppid === tree[i]) tree.push(pid);
-  }
-  return tree;
-}
-
-/** User + system CPU seconds of a process and all its descendants (children that exited are not counted). */
-export function treeCpuSeconds(root: number): number {
-  let total = 0;
-  for (const pid of processTree(root)) {
-    try {
-      total += cpuSeconds(pid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
 }
 
 /** Kamailio as a stateful, record-routing proxy (bench/fixtures/kamailio-proxy.cfg) on loopback. */

@@ -27,8 +27,8 @@ export function cpuSeconds(pid: number): number {
   return ticks / 100; // USER_HZ is 100 on Linux
 }
 
-/** The live processes under pid (children, their children, ...), from the ppid field of /proc/<n>/stat. */
-export function descendants(pid: number): number[] {
+/** pid and every live descendant of it, from the ppid field of /proc/<pid>/stat. */
+export function processTree(root: number): number[] {
   const parentOf = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -36,30 +36,27 @@ export function descendants(pid: number): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
     } catch {
-      // Gone between the listing and the read.
+      // gone meanwhile
     }
   }
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift()!;
-    for (const [child, ppid] of parentOf) if (ppid === parent) {
-      found.push(child);
-      queue.push(child);
-    }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, ppid] of parentOf) if (ppid === tree[i]) tree.push(pid);
   }
-  return found;
+  return tree;
 }
 
-/** CPU seconds of a process and its live descendants (the edge and its provisioning workers). */
-export function treeCpuSeconds(pid: number): number {
-  return [pid, ...descendants(pid)].reduce((sum, p) => {
+/** User + system CPU seconds of a process and all its live descendants (children that exited are not counted). */
+export function treeCpuSeconds(root: number): number {
+  let total = 0;
+  for (const pid of processTree(root)) {
     try {
-      return sum + cpuSeconds(p);
+      total += cpuSeconds(pid);
     } catch {
-      return sum;
+      // gone meanwhile
     }
-  }, 0);
+  }
+  return total;
 }
 
 /** One line describing the machine, for the README's figures. */
