@@ -28,13 +28,7 @@ export function createLogger(name: string, bindings: Record<string, unknown> = {
 }
 
 function bufferedStderr(): DestinationStream {
-  const destination = pino.destination({ dest: 2, sync: false, minLength: 4096 });
-  let closed = false;
-  destination.once('close', () => (closed = true));
-  setInterval(() => {
-    if (!closed) destination.flush();
-  }, BUFFERED_FLUSH_MS).unref();
-  return destination;
+  return pino.destination({ dest: 2, sync: false, minLength: 4096, periodicFlush: BUFFERED_FLUSH_MS });
 }
 
 export type { Logger };

@@ -10,12 +10,12 @@ if (!pool || !namespace) {
   process.stderr.write('hotdesk edge: set HOTDESK_POOL and HOTDESK_NAMESPACE to the pool this edge serves\n');
   process.exit(2);
 }
-// Buffered: a boot storm writes an access-log line per provisioning request.
 const provisioningWorkers = env.HOTDESK_PROVISIONING_WORKERS === undefined ? undefined : Number(env.HOTDESK_PROVISIONING_WORKERS);
 if (provisioningWorkers !== undefined && !(Number.isInteger(provisioningWorkers) && provisioningWorkers >= 0)) {
   process.stderr.write(`hotdesk edge: HOTDESK_PROVISIONING_WORKERS must be a whole number, 0 or more (got ${JSON.stringify(env.HOTDESK_PROVISIONING_WORKERS)})\n`);
   process.exit(2);
 }
+// Buffered: a boot storm writes an access-log line per provisioning request.
 const logger = createLogger('hotdesk-edge', { pool, namespace }, { buffered: true });
 
 startEdge({

@@ -23,9 +23,9 @@ function nonceMac(key: KeyObject, stamp: string): string {
 export type NonceCheck = 'valid' | 'stale' | 'invalid';
 
 /**
- * Issues and checks stateless nonces: `<issue time>.<HMAC of it>`. Every process and replica
- * holding the same key accepts the others' nonces, so a phone may get its challenge from one
- * edge pod and present its answer to another.
+ * Issues and checks stateless nonces: `<issue time>.<HMAC of it>`. Every process holding the same
+ * key accepts the others' nonces, so a phone may get its challenge from one of an edge pod's
+ * provisioning processes and present its answer to another.
  */
 export class DigestNonces {
   readonly #key: KeyObject;

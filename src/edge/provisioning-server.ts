@@ -3,8 +3,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
-import { AccessLog } from './access-log.ts';
 import { fillPlaceholders, type PlaceholderValues } from '../provisioning/placeholders.ts';
+import { AccessLog } from './access-log.ts';
 import { challenge, DigestNonces, parseDigestHeader, verifyDigest } from './digest-auth.ts';
 
 /** One device's file as the controller rendered it: placeholders where the secrets go. */
@@ -53,7 +53,7 @@ export interface ProvisioningServerOptions {
   host?: string;
   port?: number;
   tls?: { key: string | Buffer; cert: string | Buffer };
-  /** Key of the Digest nonces; processes and replicas sharing it accept each other's nonces. Default: a random key. */
+  /** Key of the Digest nonces; processes sharing it accept each other's nonces. Default: a random key. */
   nonceKey?: KeyObject;
   onRequest?: (result: ProvisioningResult) => void;
 }

@@ -2,11 +2,6 @@ import { isStatus, type KubeClient } from '../runtime/index.ts';
 
 const DEFAULT_TTL_MS = 10_000;
 
-/**
- * Reads single Secret keys by GET (the edge's Role names each Secret it may read, so it cannot
- * list or watch them), with a short cache so a boot storm of phones costs one GET per Secret.
- * Values live only in memory and never reach a log line.
- */
 /** A Secret's data, decoded once when read. */
 type SecretData = Record<string, string> | undefined;
 
@@ -18,6 +13,11 @@ interface CachedSecret {
   hasSettled: boolean;
 }
 
+/**
+ * Reads single Secret keys by GET (the edge's Role names each Secret it may read, so it cannot
+ * list or watch them), with a short cache so a boot storm of phones costs one GET per Secret.
+ * Values live only in memory and never reach a log line.
+ */
 export class SecretReader {
   readonly #client: KubeClient;
   readonly #namespace: string;
