@@ -1,10 +1,8 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
 import { fillPlaceholders, type PlaceholderValues } from '../provisioning/placeholders.ts';
 import { AccessLog } from './access-log.ts';
+import { startBodylessHttpServer, type BodylessRequest, type HttpAnswer } from './bodyless-http-server.ts';
 import { challenge, DigestNonces, parseDigestHeader, verifyDigest } from './digest-auth.ts';
 
 /** One device's file as the controller rendered it: placeholders where the secrets go. */
@@ -64,20 +62,7 @@ export interface ProvisioningServer {
 }
 
 const NOT_FOUND_BODY = 'not found\n';
-
-/**
- * The first Authorization header, read from the raw header list: touching `req.headers` makes
- * Node build an object of every header on each request, which a boot storm pays thousands of
- * times a second for one value.
- */
-function authorizationOf(req: IncomingMessage): string | undefined {
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 13 && name.toLowerCase() === 'authorization') return raw[i + 1];
-  }
-  return undefined;
-}
+const TEXT: ReadonlyArray<readonly [string, string]> = [['Content-Type', 'text/plain']];
 
 function decodedOrUndefined(component: string): string | undefined {
   if (!component.includes('%')) return component;
@@ -87,6 +72,24 @@ function decodedOrUndefined(component: string): string | undefined {
     return undefined;
   }
 }
+
+/** The path of a request target in origin form (`/a/b?q`) or absolute form (`http://host/a/b?q`). */
+function pathOf(target: string): string {
+  let path = target;
+  if (target.charCodeAt(0) !== 0x2f) {
+    const scheme = target.indexOf('://');
+    const slash = scheme < 0 ? -1 : target.indexOf('/', scheme + 3);
+    path = slash < 0 ? '/' : target.slice(slash);
+  }
+  const query = path.indexOf('?');
+  return query < 0 ? path : path.slice(0, query);
+}
+
+interface ProvisioningAnswer extends HttpAnswer {
+  result: ProvisioningResult;
+}
+
+const answer = (result: ProvisioningResult, status: number, body: string, headers: ReadonlyArray<readonly [string, string]> = TEXT): ProvisioningAnswer => ({ result, status, headers, body });
 
 /**
  * Serves each device's provisioning file, authenticated per device with HTTP Digest.
@@ -101,95 +104,66 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
   const nonces = new DigestNonces(opts.nonceKey ?? createSecretKey(randomBytes(32)));
   // A fixed dummy keeps the work for unknown devices the same as for known ones.
   const dummyPassword = randomBytes(16).toString('hex');
-
   const accessLog = opts.accessLog ?? new AccessLog(opts.log);
-  const answer = (res: ServerResponse, status: number, headers: Record<string, string>, body: string) => {
-    res.writeHead(status, { ...headers, 'content-type': 'text/plain' }).end(body);
-  };
 
-  const serve = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, resolved: ResolvedFile | undefined): ProvisioningResult => {
+  const challenged = (stale: boolean, body: string) =>
+    answer('challenged', 401, body, [...TEXT, ['WWW-Authenticate', challenge({ realm, nonces, stale })]]);
+
+  const serve = (method: string, params: Record<string, string>, resolved: ResolvedFile | undefined): ProvisioningAnswer => {
     const file = resolved?.file;
     const secrets = resolved?.secrets;
-    const verdict = verifyDigest({ params, method: req.method!, realm, password: secrets?.provisioningPassword || dummyPassword, nonces });
-    if (verdict === 'stale') {
-      answer(res, 401, { 'www-authenticate': challenge({ realm, nonces, stale: true }) }, 'nonce expired\n');
-      return 'challenged';
-    }
-    if (verdict !== 'ok' || !file || !secrets?.provisioningPassword) {
-      answer(res, 404, {}, NOT_FOUND_BODY);
-      return file ? 'denied' : 'not_found';
-    }
+    const verdict = verifyDigest({ params, method, realm, password: secrets?.provisioningPassword || dummyPassword, nonces });
+    if (verdict === 'stale') return challenged(true, 'nonce expired\n');
+    if (verdict !== 'ok' || !file || !secrets?.provisioningPassword) return answer(file ? 'denied' : 'not_found', 404, NOT_FOUND_BODY);
     const body = fillPlaceholders(file.content, secrets.placeholders, { contentType: file.contentType });
-    res.writeHead(200, {
-      'content-type': file.contentType,
-      'content-length': Buffer.byteLength(body),
-      // The file carries a SIP password: no cache on the way may keep it.
-      'cache-control': 'no-store',
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
-    return 'served';
+    // The file carries a SIP password: no cache on the way may keep it.
+    return answer('served', 200, body, [['Content-Type', file.contentType], ['Cache-Control', 'no-store']]);
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): ProvisioningResult | Promise<ProvisioningResult> => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return 'denied';
-    }
-    const target = req.url ?? '/';
-    const query = target.indexOf('?');
-    const path = query < 0 ? target : target.slice(0, query);
-    const slash = path.lastIndexOf('/');
-    const fileName = decodedOrUndefined(path.slice(slash + 1));
-    const params = parseDigestHeader(authorizationOf(req));
-    if (!params) {
-      answer(res, 401, { 'www-authenticate': challenge({ realm, nonces }) }, 'authentication required\n');
-      return 'challenged';
-    }
+  const decide = (request: BodylessRequest): ProvisioningAnswer | Promise<ProvisioningAnswer> => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return answer('denied', 405, '', [['Allow', 'GET, HEAD']]);
+    const path = pathOf(request.target);
+    const fileName = decodedOrUndefined(path.slice(path.lastIndexOf('/') + 1));
+    const params = parseDigestHeader(request.authorization);
+    if (!params) return challenged(false, 'authentication required\n');
     // The answer must be for this very request (RFC 7616 §3.4.6), not one copied from another URL.
-    if (params.uri !== target && params.uri !== path) {
-      answer(res, 400, {}, 'digest uri does not match the request\n');
-      return 'denied';
-    }
+    if (params.uri !== request.target && params.uri !== path) return answer('denied', 400, 'digest uri does not match the request\n');
     const resolved = fileName === undefined ? undefined : opts.source.resolve(fileName, params.username ?? '');
-    return resolved instanceof Promise ? resolved.then((r) => serve(req, res, params, r)) : serve(req, res, params, resolved);
+    return resolved instanceof Promise ? resolved.then((r) => serve(request.method, params, r)) : serve(request.method, params, resolved);
   };
 
-  const listener = (req: IncomingMessage, res: ServerResponse) => {
-    const started = process.hrtime.bigint();
-    const failed = (err: unknown): ProvisioningResult => {
-      opts.log.error({ err: err instanceof Error ? err.message : String(err), path: req.url }, 'provisioning request failed');
-      if (!res.headersSent) answer(res, 500, {}, 'internal error\n');
-      return 'error';
-    };
-    const done = (result: ProvisioningResult) => {
-      opts.onRequest?.(result);
-      // The access log names the path and the outcome; never a header, so no credential.
-      accessLog.record({
-        remote: req.socket.remoteAddress, method: req.method, path: req.url, status: res.statusCode, result,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      });
-    };
-    let result: ProvisioningResult | Promise<ProvisioningResult>;
-    try {
-      result = handle(req, res);
-    } catch (err) {
-      result = failed(err);
-    }
-    if (result instanceof Promise) result.catch(failed).then(done);
-    else done(result);
+  const record = (request: BodylessRequest, started: number, a: ProvisioningAnswer): ProvisioningAnswer => {
+    opts.onRequest?.(a.result);
+    // The access log names the path and the outcome; never a header, so no credential.
+    accessLog.record({ remote: request.remoteAddress, method: request.method, path: request.target, status: a.status, result: a.result, ms: performance.now() - started });
+    return a;
   };
 
-  const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, listener) : createHttpServer(listener);
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '0.0.0.0', () => resolve());
+  const failed = (request: BodylessRequest, started: number, err: unknown): ProvisioningAnswer => {
+    opts.log.error({ err: err instanceof Error ? err.message : String(err), path: request.target }, 'provisioning request failed');
+    return record(request, started, answer('error', 500, 'internal error\n'));
+  };
+
+  return startBodylessHttpServer({
+    host: opts.host,
+    port: opts.port,
+    tls: opts.tls,
+    handler: (request) => {
+      const started = performance.now();
+      let decided: ProvisioningAnswer | Promise<ProvisioningAnswer>;
+      try {
+        decided = decide(request);
+      } catch (err) {
+        return failed(request, started, err);
+      }
+      return decided instanceof Promise
+        ? decided.then((a) => record(request, started, a), (err: unknown) => failed(request, started, err))
+        : record(request, started, decided);
+    },
+    onRefused: ({ remoteAddress, status, reason }) => {
+      opts.onRequest?.('denied');
+      opts.log.info({ remote: remoteAddress, status, reason }, 'provisioning request refused');
+    },
+    onError: (err, request) => opts.log.error({ err: err instanceof Error ? err.message : String(err), path: request.target }, 'provisioning answer failed'),
   });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
 }
