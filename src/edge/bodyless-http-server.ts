@@ -112,19 +112,26 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
   const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const headTimeoutMs = opts.headTimeoutMs ?? DEFAULT_HEAD_TIMEOUT_MS;
   const connections = new Set<Connection>();
+  const tls = opts.tls !== undefined;
   // A clock the sweep advances, so a request pays no clock read for its timeouts.
   let clock = Date.now();
 
-  const finish = (c: Connection, data: string | undefined) => {
+  const finish = (c: Connection, data: string | undefined, graceful = false) => {
     c.done = true;
     connections.delete(c);
-    if (data === undefined) c.socket.end();
-    else c.socket.end(data, 'utf8');
+    if (data === undefined) return void c.socket.end();
+    c.socket.write(data, 'utf8');
+    // All of it handed to the kernel and nothing more from the client: close at once, as nginx
+    // does; the kernel still sends the answer before its FIN, and a boot storm saves a shutdown
+    // and a round of callbacks per phone. Otherwise (TLS, a partial write, bytes beyond the last
+    // request, a refused request) close in stages, so that no reset can overtake the answer.
+    if (!graceful && !tls && c.socket.writableLength === 0 && c.unread === '') c.socket.destroy();
+    else c.socket.end();
   };
 
   const refuse = (c: Connection, status: number, reason: string) => {
     opts.onRefused?.({ remoteAddress: c.socket.remoteAddress, status, reason });
-    finish(c, serializeAnswer(plain(status, `${reason}\n`), { headOnly: false, keepAlive: false, minorVersion: 1 }));
+    finish(c, serializeAnswer(plain(status, `${reason}\n`), { headOnly: false, keepAlive: false, minorVersion: 1 }), true);
   };
 
   const send = (c: Connection, head: ParsedRequestHead, request: BodylessRequest, answer: HttpAnswer) => {
