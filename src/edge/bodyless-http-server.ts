@@ -36,8 +36,11 @@ export interface BodylessHttpServerOptions {
   handler: BodylessHandler;
   /** Requests the server refused itself, before the handler: malformed, too large, too slow. */
   onRefused?: (refusal: { remoteAddress: string | undefined; status: number; reason: string }) => void;
-  /** The handler threw or its promise was rejected; the client got a 500. */
-  onError?: (err: unknown, request: BodylessRequest) => void;
+  /**
+   * The handler threw or its promise was rejected, and the client got a 500; or, without a
+   * request, the listening socket failed to accept a connection (too many open files).
+   */
+  onError?: (err: unknown, request: BodylessRequest | undefined) => void;
   host?: string;
   port?: number;
   tls?: { key: string | Buffer; cert: string | Buffer };
@@ -251,6 +254,8 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '0.0.0.0', () => {
       server.off('error', reject);
+      // An accept that fails must not take the process down; the next one may succeed.
+      server.on('error', (err) => opts.onError?.(err, undefined));
       resolve();
     });
   });

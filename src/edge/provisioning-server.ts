@@ -164,6 +164,6 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
       opts.onRequest?.('denied');
       opts.log.info({ remote: remoteAddress, status, reason }, 'provisioning request refused');
     },
-    onError: (err, request) => opts.log.error({ err: err instanceof Error ? err.message : String(err), path: request.target }, 'provisioning answer failed'),
+    onError: (err, request) => opts.log.error({ err: err instanceof Error ? err.message : String(err), path: request?.target }, request ? 'provisioning answer failed' : 'provisioning server failed to accept a connection'),
   });
 }
