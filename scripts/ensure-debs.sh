@@ -4,8 +4,9 @@
 set -euo pipefail
 # sip-tester is SIPp; baresip-core is a headless softphone; kamailio stands in for a tenant PBX;
 # prometheus brings promtool; espeak-ng and sox make the voice prompts; wrk and nginx are the
-# provisioning benchmark's load generator and baseline.
-PACKAGES=(sip-tester baresip-core kamailio prometheus espeak-ng sox wrk nginx-light procps iproute2)
+# provisioning benchmark's load generator and baseline; curl is the provisioning tests' Digest
+# client and openssl makes their throwaway TLS certificate.
+PACKAGES=(sip-tester baresip-core kamailio prometheus espeak-ng sox wrk nginx-light procps iproute2 curl openssl)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

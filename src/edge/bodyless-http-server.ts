@@ -1,7 +1,7 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { parseRequestHead, MAX_HEAD_BYTES, type ParsedRequestHead } from './http-request-head.ts';
+import { isToken, parseRequestHead, MAX_HEAD_BYTES, type ParsedRequestHead } from './http-request-head.ts';
 
 /**
  * An HTTP/1.1 server for requests without a body, on a plain TCP (or TLS) socket.
@@ -85,7 +85,7 @@ function httpDate(): string {
 export function serializeAnswer(answer: HttpAnswer, opts: { headOnly: boolean; keepAlive: boolean; minorVersion: 0 | 1 }): string {
   let head = `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? 'Unknown'}\r\nDate: ${httpDate()}\r\n`;
   for (const [name, value] of answer.headers) {
-    if (UNSAFE_HEADER_VALUE.test(value)) throw new Error(`header ${name} has a line break or NUL in its value`);
+    if (!isToken(name) || UNSAFE_HEADER_VALUE.test(value)) throw new Error(`header ${JSON.stringify(name)} has a malformed name or a line break or NUL in its value`);
     head += `${name}: ${value}\r\n`;
   }
   head += `Content-Length: ${Buffer.byteLength(answer.body)}\r\n`;
@@ -105,6 +105,8 @@ interface Connection {
   /** The client has sent its FIN: answer what it asked, then close. */
   ended: boolean;
   done: boolean;
+  /** When the last answer went out on a connection closing in stages (sweep clock). */
+  closingSince: number;
   /** When the connection last finished an answer or opened (sweep clock). */
   idleSince: number;
   /** When the first byte of the current, incomplete head arrived (sweep clock); 0 when none is. */
@@ -121,16 +123,20 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
 
   const finish = (c: Connection, data: string | undefined, graceful = false) => {
     c.done = true;
-    connections.delete(c);
+    c.closingSince = clock;
     if (data === undefined) return void c.socket.end();
     c.socket.write(data, 'utf8');
     // All of it handed to the kernel and nothing more from the client: close at once, as nginx
     // does; the kernel still sends the answer before its FIN, and a boot storm saves a shutdown
     // and a round of callbacks per phone. Otherwise (TLS, a partial write, bytes beyond the last
-    // request, a refused request) close in stages, so that no reset can overtake the answer.
+    // request, a refused request) close in stages, so that no reset can overtake the answer; the
+    // sweep ends it if the client does not.
     if (!graceful && !tls && c.socket.writableLength === 0 && c.unread === '') c.socket.destroy();
     else c.socket.end();
   };
+
+  const internalError = (c: Connection, headOnly: boolean) =>
+    finish(c, serializeAnswer(plain(500, 'internal error\n'), { headOnly, keepAlive: false, minorVersion: 1 }));
 
   const refuse = (c: Connection, status: number, reason: string) => {
     opts.onRefused?.({ remoteAddress: c.socket.remoteAddress, status, reason });
@@ -144,8 +150,7 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
       bytes = serializeAnswer(answer, { headOnly: head.method === 'HEAD', keepAlive: head.keepAlive, minorVersion: head.minorVersion });
     } catch (err) {
       opts.onError?.(err, request);
-      bytes = serializeAnswer(plain(500, 'internal error\n'), { headOnly: false, keepAlive: false, minorVersion: 1 });
-      return finish(c, bytes);
+      return internalError(c, head.method === 'HEAD');
     }
     if (!head.keepAlive) return finish(c, bytes);
     c.idleSince = clock;
@@ -161,7 +166,7 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
 
   const failed = (c: Connection, request: BodylessRequest, err: unknown) => {
     opts.onError?.(err, request);
-    if (!c.done) finish(c, serializeAnswer(plain(500, 'internal error\n'), { headOnly: false, keepAlive: false, minorVersion: 1 }));
+    if (!c.done) internalError(c, request.method === 'HEAD');
   };
 
   /** Answers the requests waiting in the connection's buffer, in order, one at a time. */
@@ -209,7 +214,7 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
   };
 
   const onConnection = (socket: Socket) => {
-    const c: Connection = { socket, unread: '', busy: false, ended: false, done: false, idleSince: clock, headSince: 0 };
+    const c: Connection = { socket, unread: '', busy: false, ended: false, done: false, closingSince: 0, idleSince: clock, headSince: 0 };
     connections.add(c);
     socket.on('data', (chunk: Buffer) => {
       if (c.done) return;
@@ -234,11 +239,14 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
   const sweep = setInterval(() => {
     clock = Date.now();
     for (const c of connections) {
-      if (c.busy) continue;
-      if (c.headSince !== 0 && clock - c.headSince > headTimeoutMs) refuse(c, 408, 'request head not received in time');
-      else if (c.headSince === 0 && clock - c.idleSince > idleTimeoutMs) {
+      if (c.done) {
+        if (clock - c.closingSince > idleTimeoutMs) c.socket.destroy();
+      } else if (c.busy) {
+        continue;
+      } else if (c.headSince !== 0) {
+        if (clock - c.headSince > headTimeoutMs) refuse(c, 408, 'request head not received in time');
+      } else if (clock - c.idleSince > idleTimeoutMs) {
         c.done = true;
-        connections.delete(c);
         c.socket.destroy();
       }
     }
@@ -248,8 +256,18 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
   const server: Server = opts.tls
     ? createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, allowHalfOpen: true }, onConnection)
     : createNetServer({ allowHalfOpen: true, noDelay: true }, onConnection);
-  // A TLS handshake that fails never becomes a connection; it must not take the process down.
-  server.on('tlsClientError', () => {});
+  // TCP connections still in their TLS handshake are no connection of ours yet; close() must end
+  // them too.
+  const handshaking = new Set<Socket>();
+  if (opts.tls) {
+    server.on('connection', (raw: Socket) => {
+      handshaking.add(raw);
+      raw.once('close', () => handshaking.delete(raw));
+    });
+    // A failed or abandoned handshake (a probe, a scanner, a timeout) must neither take the
+    // process down nor leave its socket half open.
+    server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '0.0.0.0', () => {
@@ -264,6 +282,7 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
     close: () => new Promise<void>((resolve) => {
       clearInterval(sweep);
       for (const c of connections) c.socket.destroy();
+      for (const raw of handshaking) raw.destroy();
       connections.clear();
       server.close(() => resolve());
     }),

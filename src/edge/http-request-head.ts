@@ -35,10 +35,26 @@ export interface InvalidRequestHead {
 export type RequestHead = ParsedRequestHead | InvalidRequestHead | { kind: 'incomplete' };
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const VERSION = /^HTTP\/[0-9]\.[0-9]$/;
 const TARGET = /^[\x21-\x7e]+$/;
 /** Control characters other than horizontal tab: never in a field value. */
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const DIGITS = /^[0-9]+$/;
+
+/** A token: a method or a header field name. */
+export function isToken(text: string): boolean {
+  return TOKEN.test(text);
+}
+
+/**
+ * The text between `from` and `to` without the spaces and tabs around it (RFC 9110 OWS); not
+ * String.trim, which would also strip control characters and make them pass unseen.
+ */
+function withoutOws(text: string, from: number, to: number): string {
+  while (from < to && (text.charCodeAt(from) === 0x20 || text.charCodeAt(from) === 0x09)) from++;
+  while (to > from && (text.charCodeAt(to - 1) === 0x20 || text.charCodeAt(to - 1) === 0x09)) to--;
+  return text.slice(from, to);
+}
 
 const invalid = (status: InvalidRequestHead['status'], reason: string): InvalidRequestHead => ({ kind: 'invalid', status, reason });
 
@@ -66,8 +82,9 @@ export function parseRequestHead(text: string): RequestHead {
   const target = line.slice(firstSpace + 1, secondSpace);
   const version = line.slice(secondSpace + 1);
   if (!TOKEN.test(method) || !TARGET.test(target)) return invalid(400, 'malformed request line');
-  if (!version.startsWith('HTTP/')) return invalid(400, 'malformed request line');
-  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') return invalid(505, 'HTTP version not supported');
+  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
+    return VERSION.test(version) ? invalid(505, 'HTTP version not supported') : invalid(400, 'malformed request line');
+  }
   const minorVersion = version === 'HTTP/1.1' ? 1 : 0;
 
   let host: string | undefined;
@@ -87,7 +104,7 @@ export function parseRequestHead(text: string): RequestHead {
     if (colon < 0 || colon > next) return invalid(400, 'header line without a colon');
     const name = text.slice(at, colon);
     if (!TOKEN.test(name)) return invalid(400, 'malformed header name');
-    const value = text.slice(colon + 1, next).trim();
+    const value = withoutOws(text, colon + 1, next);
     if (CONTROL.test(value)) return invalid(400, 'control character in a header value');
     switch (name.length) {
       case 4:
