@@ -81,7 +81,7 @@ function httpDate(): string {
   return dateValue;
 }
 
-/** The bytes of an answer; throws on a header value that could split the head. */
+/** The bytes of an answer; throws on a header name or value that could split the head. */
 export function serializeAnswer(answer: HttpAnswer, opts: { headOnly: boolean; keepAlive: boolean; minorVersion: 0 | 1 }): string {
   let head = `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? 'Unknown'}\r\nDate: ${httpDate()}\r\n`;
   for (const [name, value] of answer.headers) {
