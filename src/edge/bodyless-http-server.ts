@@ -256,13 +256,13 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
   const server: Server = opts.tls
     ? createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, allowHalfOpen: true }, onConnection)
     : createNetServer({ allowHalfOpen: true, noDelay: true }, onConnection);
-  // TCP connections still in their TLS handshake are no connection of ours yet; close() must end
-  // them too.
-  const handshaking = new Set<Socket>();
+  // The TCP sockets under TLS, from accept on: one still in its handshake is no connection of ours
+  // yet, and close() must end it too.
+  const tcpUnderTls = new Set<Socket>();
   if (opts.tls) {
     server.on('connection', (raw: Socket) => {
-      handshaking.add(raw);
-      raw.once('close', () => handshaking.delete(raw));
+      tcpUnderTls.add(raw);
+      raw.once('close', () => tcpUnderTls.delete(raw));
     });
     // A failed or abandoned handshake (a probe, a scanner, a timeout) must neither take the
     // process down nor leave its socket half open.
@@ -282,7 +282,7 @@ export async function startBodylessHttpServer(opts: BodylessHttpServerOptions): 
     close: () => new Promise<void>((resolve) => {
       clearInterval(sweep);
       for (const c of connections) c.socket.destroy();
-      for (const raw of handshaking) raw.destroy();
+      for (const raw of tcpUnderTls) raw.destroy();
       connections.clear();
       server.close(() => resolve());
     }),
