@@ -10,7 +10,7 @@ import { isToken, parseRequestHead, MAX_HEAD_BYTES, type ParsedRequestHead } fro
  * one GET. node:http builds a request stream, a response stream and a header table for each, and
  * that machinery cost more CPU than the provisioning work itself (a third more requests a second
  * on the same cores without it; bench/README.md). What a provisioning server needs is small: a
- * request line, three header fields, an answer with a length, keep-alive and timeouts. The parser
+ * request line, a few header fields, an answer with a length, keep-alive and timeouts. The parser
  * (http-request-head.ts) is strict, and any request with a body is answered 400 and its connection
  * closed, so no body is ever framed here.
  */
