@@ -1,6 +1,6 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, KINDS } from '../src/api/group.ts';
-import { ANNOTATION_REVISION, PROVISIONING_SELECTOR } from '../src/controller/labels.ts';
+import { ANNOTATION_REVISION, PROVISIONING_SELECTOR } from '../src/api/labels.ts';
 
 /**
  * Watches the benchmark namespace and notes the moment the controller has finished: every

@@ -3,7 +3,7 @@ import {
   type CoreV1Event, type KubeConfig, type V1ConfigMap,
 } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, GROUP_VERSION, KINDS } from '../src/api/group.ts';
-import { CONTROLLER_FIELD_MANAGER, PROVISIONING_SELECTOR, SESSION_FINALIZER, edgeName } from '../src/controller/labels.ts';
+import { CONTROLLER_FIELD_MANAGER, PROVISIONING_SELECTOR, SESSION_FINALIZER, edgeName } from '../src/api/labels.ts';
 import { forEachBounded, withRetry } from './lib/bounded.ts';
 import { POOL, deviceName, sessionDevice, sessionName, type FleetSize } from './controller-fleet.ts';
 import type { WriteCounts } from './controller-writes.ts';

@@ -1,6 +1,6 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, GROUP_VERSION, KINDS } from '../src/api/group.ts';
-import { LABEL_POOL } from '../src/controller/labels.ts';
+import { LABEL_POOL } from '../src/api/labels.ts';
 import { forEachBounded, withRetry } from './lib/bounded.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '..
 import { effectiveFeatureCodes } from '../api/feature-codes.ts';
 import { describeDropped, keyCapacity, planKeys, renderProvisioning, revisionOf, type RenderedConfig } from '../provisioning/index.ts';
 import type { ProvisionedKey, ProvisioningInput } from '../provisioning/model.ts';
-import { edgeName } from './labels.ts';
+import { edgeName } from '../api/labels.ts';
 
 export interface Occupancy {
   session: HotDeskSession;

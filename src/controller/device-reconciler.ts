@@ -2,11 +2,11 @@ import { GROUP_VERSION, type HotDeskDevice, type HotDeskDeviceStatus } from '../
 import { applyObject, applyStatus, CORE_KINDS, controllerReference, mergeConditions, isStatus, type Condition, type KubeObject } from '../runtime/index.ts';
 import type { HotDeskContext } from './context.ts';
 import { renderDeviceConfig, type Occupancy } from './device-config.ts';
-import { HOTDESK_KINDS } from './kinds.ts';
+import { HOTDESK_KINDS } from '../api/kinds.ts';
 import {
   ANNOTATION_CONTENT_TYPES, ANNOTATION_CREDENTIALS, ANNOTATION_REVISION, CONTROLLER_FIELD_MANAGER, LABEL_DEVICE, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY, provisioningConfigMapName,
-} from './labels.ts';
-import { occupyingSession } from './session-index.ts';
+} from '../api/labels.ts';
+import { occupyingSession } from '../api/session-index.ts';
 
 /**
  * Renders the device's provisioning file for whoever holds it (or its idle identity) into a

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { HotDeskDevice, HotDeskSession } from '../api/index.ts';
-import { isActive } from './session-index.ts';
+import { isActive } from '../api/session-index.ts';
 
 export interface DomainMetricSources {
   devices(): readonly HotDeskDevice[];

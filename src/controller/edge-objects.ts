@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { API_GROUP, KINDS } from '../api/group.ts';
 import type { HotDeskPool } from '../api/index.ts';
-import { edgeName, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY, ANNOTATION_CONFIG_CHECKSUM } from './labels.ts';
+import { edgeName, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY, ANNOTATION_CONFIG_CHECKSUM } from '../api/labels.ts';
 
 export const EDGE_APP_LABEL = 'hotdesk-edge';
 

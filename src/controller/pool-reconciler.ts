@@ -3,8 +3,8 @@ import { GROUP_VERSION } from '../api/index.ts';
 import { applyObject, applyStatus, CORE_KINDS, controllerReference, mergeConditions, type Condition, type KubeObject, type ReconcileOutcome } from '../runtime/index.ts';
 import type { HotDeskContext } from './context.ts';
 import { edgeObjects } from './edge-objects.ts';
-import { EDGE_KINDS, HOTDESK_KINDS } from './kinds.ts';
-import { ANNOTATION_OBJECTS_CHECKSUM, CONTROLLER_FIELD_MANAGER, edgeName } from './labels.ts';
+import { EDGE_KINDS, HOTDESK_KINDS } from '../api/kinds.ts';
+import { ANNOTATION_OBJECTS_CHECKSUM, CONTROLLER_FIELD_MANAGER, edgeName } from '../api/labels.ts';
 
 /**
  * Runs the pool's edge (ServiceAccount, Role, RoleBinding, Deployment, Service, all owned by the

@@ -5,9 +5,9 @@ import { nextExpiry } from '../policy/expiry.ts';
 import { admitSession } from '../policy/session-admission.ts';
 import type { HotDeskContext } from './context.ts';
 import { reconcileDevice } from './device-reconciler.ts';
-import { HOTDESK_KINDS } from './kinds.ts';
-import { ANNOTATION_LOGOUT_REQUESTED, CONTROLLER_FIELD_MANAGER, SESSION_FINALIZER } from './labels.ts';
-import { isActive, isFinished, sessionRef } from './session-index.ts';
+import { HOTDESK_KINDS } from '../api/kinds.ts';
+import { ANNOTATION_LOGOUT_REQUESTED, CONTROLLER_FIELD_MANAGER, SESSION_FINALIZER } from '../api/labels.ts';
+import { isActive, isFinished, sessionRef } from '../api/session-index.ts';
 
 type Session = HotDeskSession & KubeObject;
 

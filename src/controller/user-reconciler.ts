@@ -2,9 +2,9 @@ import { GROUP_VERSION, type HotDeskUser } from '../api/index.ts';
 import { applyStatus, isStatus, mergeConditions, type Condition, type KubeObject, type ReconcileOutcome } from '../runtime/index.ts';
 import { isValidPinHash } from '../policy/pin.ts';
 import type { HotDeskContext } from './context.ts';
-import { HOTDESK_KINDS } from './kinds.ts';
-import { CONTROLLER_FIELD_MANAGER } from './labels.ts';
-import { isActive } from './session-index.ts';
+import { HOTDESK_KINDS } from '../api/kinds.ts';
+import { CONTROLLER_FIELD_MANAGER } from '../api/labels.ts';
+import { isActive } from '../api/session-index.ts';
 
 /** Secrets are not watched (no cluster-wide Secret cache), so a broken user is looked at again. */
 const RECHECK_INVALID_MS = 60_000;

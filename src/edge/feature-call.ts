@@ -1,7 +1,7 @@
 import type { HotDeskPool } from '../api/index.ts';
 import { GROUP_VERSION } from '../api/group.ts';
-import { HOTDESK_KINDS } from '../controller/kinds.ts';
-import { ANNOTATION_LOGOUT_REQUESTED } from '../controller/labels.ts';
+import { HOTDESK_KINDS } from '../api/kinds.ts';
+import { ANNOTATION_LOGOUT_REQUESTED } from '../api/labels.ts';
 import { parseDtmfInfo } from '../media/dtmf-info.ts';
 import { IvrSession, IvrSessionClosedError } from '../media/ivr-session.ts';
 import type { PromptSet } from '../media/prompts.ts';

@@ -1,7 +1,7 @@
 import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '../api/index.ts';
-import { HOTDESK_KINDS } from '../controller/kinds.ts';
-import { ANNOTATION_CONTENT_TYPES, ANNOTATION_CREDENTIALS, ANNOTATION_REVISION, LABEL_DEVICE, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY } from '../controller/labels.ts';
-import { isActive, occupyingSession } from '../controller/session-index.ts';
+import { HOTDESK_KINDS } from '../api/kinds.ts';
+import { ANNOTATION_CONTENT_TYPES, ANNOTATION_CREDENTIALS, ANNOTATION_REVISION, LABEL_DEVICE, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY } from '../api/labels.ts';
+import { isActive, occupyingSession } from '../api/session-index.ts';
 import { CORE_KINDS, Informer, type KubeClient, type KubeObject } from '../runtime/index.ts';
 import type { Logger } from '../log.ts';
 import { CacheIndex } from './cache-index.ts';

@@ -1,4 +1,4 @@
-import { ANNOTATION_REVISION, LABEL_DEVICE } from '../controller/labels.ts';
+import { ANNOTATION_REVISION, LABEL_DEVICE } from '../api/labels.ts';
 import type { SipProxy } from '../sip/proxy.ts';
 import { sendCheckSync } from '../sip/uac.ts';
 import { destinationOfUri } from '../sip/routing.ts';

@@ -1,5 +1,5 @@
-import { EDGE_FIELD_MANAGER } from '../controller/labels.ts';
-import { HOTDESK_KINDS } from '../controller/kinds.ts';
+import { EDGE_FIELD_MANAGER } from '../api/labels.ts';
+import { HOTDESK_KINDS } from '../api/kinds.ts';
 import { objectPath, type KindDescriptor, type KubeClient } from '../runtime/index.ts';
 
 /**

@@ -61,6 +61,28 @@ export function nextLeaseSpec(current: LeaseSpec | undefined, identity: string, 
   };
 }
 
+export const DEFAULT_ELECTION_TIMINGS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
+
+export type ElectionTimings = { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+
+/**
+ * The timings to campaign with: client-go's defaults (15 s, 10 s, 2 s) for every value not given.
+ * An explicit `undefined` (an unset environment variable passed through) means "not given": a
+ * spread of it over the defaults once made every deadline NaN and the lease flap many times a second.
+ */
+export function electionTimings(given: Partial<Record<keyof ElectionTimings, number | undefined>>): ElectionTimings {
+  const pick = (name: keyof ElectionTimings): number => {
+    const value = given[name];
+    if (value === undefined) return DEFAULT_ELECTION_TIMINGS[name];
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`leader election ${name} must be a positive number of milliseconds, got ${value}`);
+    return value;
+  };
+  const timings = { leaseDurationMs: pick('leaseDurationMs'), renewDeadlineMs: pick('renewDeadlineMs'), retryPeriodMs: pick('retryPeriodMs') };
+  if (timings.renewDeadlineMs >= timings.leaseDurationMs) throw new Error(`leader election renewDeadlineMs (${timings.renewDeadlineMs}) must be shorter than leaseDurationMs (${timings.leaseDurationMs})`);
+  if (timings.retryPeriodMs >= timings.renewDeadlineMs) throw new Error(`leader election retryPeriodMs (${timings.retryPeriodMs}) must be shorter than renewDeadlineMs (${timings.renewDeadlineMs})`);
+  return timings;
+}
+
 /** metav1.MicroTime wire format: RFC 3339 with microseconds. */
 export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -75,21 +97,33 @@ export class LeaderElector {
   private leading = false;
 
   constructor(opts: LeaderElectionOptions) {
-    this.opts = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...opts };
-    if (this.opts.renewDeadlineMs >= this.opts.leaseDurationMs) throw new Error('renewDeadline must be shorter than leaseDuration');
+    this.opts = { ...opts, ...electionTimings(opts) };
   }
 
   isLeader(): boolean {
     return this.leading;
   }
 
-  /** Campaigns until signal aborts; after losing the lease it steps down and campaigns again. */
+  /**
+   * Campaigns until signal aborts; after losing the lease it steps down and campaigns again.
+   * A leader steps down once renewDeadline has passed since the start of its last successful
+   * write, so it stops working at least leaseDuration − renewDeadline before a standby, which
+   * counts leaseDuration from when it saw that write, may take over.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const { retryPeriodMs, renewDeadlineMs } = this.opts;
     const log = this.opts.logger;
     while (!signal.aborted) {
-      while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleep(retryPeriodMs * (1 + 0.2 * Math.random()), signal);
-      if (signal.aborted) return;
+      let renewedAt = 0;
+      for (;;) {
+        if (signal.aborted) return;
+        const attemptAt = Date.now();
+        if (await this.tryAcquireOrRenew(attemptAt + renewDeadlineMs)) {
+          renewedAt = attemptAt;
+          break;
+        }
+        await sleep(retryPeriodMs * (1 + 0.2 * Math.random()), signal);
+      }
 
       this.leading = true;
       log?.info({ lease: this.opts.name, identity: this.opts.identity }, 'became leader');
@@ -97,10 +131,13 @@ export class LeaderElector {
       this.opts.onStartedLeading?.(lost.signal);
 
       while (!signal.aborted) {
-        const deadline = Date.now() + renewDeadlineMs;
+        await sleep(retryPeriodMs, signal);
+        const deadline = renewedAt + renewDeadlineMs;
         let renewed = false;
         while (!signal.aborted && Date.now() < deadline) {
-          if (await this.tryAcquireOrRenew(deadline - Date.now())) {
+          const attemptAt = Date.now();
+          if (await this.tryAcquireOrRenew(deadline)) {
+            renewedAt = attemptAt;
             renewed = true;
             break;
           }
@@ -108,10 +145,9 @@ export class LeaderElector {
         }
         if (signal.aborted) break;
         if (!renewed) {
-          log?.warn({ lease: this.opts.name }, 'failed to renew the lease in time; stepping down');
+          log?.warn({ lease: this.opts.name, renewDeadlineMs }, 'failed to renew the lease in time; stepping down');
           break;
         }
-        await sleep(retryPeriodMs, signal);
       }
       this.leading = false;
       lost.abort();
@@ -139,15 +175,20 @@ export class LeaderElector {
     }
   }
 
-  private async tryAcquireOrRenew(timeoutMs = this.opts.renewDeadlineMs): Promise<boolean> {
+  /** One acquire-or-renew round; every request of it ends by deadlineAt (epoch ms). */
+  private async tryAcquireOrRenew(deadlineAt: number): Promise<boolean> {
     const { client, namespace, name, identity, leaseDurationMs } = this.opts;
     const path = objectPath(CORE_KINDS.lease, namespace, name);
     const now = Date.now();
-    const reqTimeout = Math.max(500, timeoutMs);
+    const reqTimeout = (): number => {
+      const left = deadlineAt - Date.now();
+      if (left <= 0) throw new Error('lease round past its deadline');
+      return left;
+    };
     try {
       let lease: Lease;
       try {
-        lease = await client.request<Lease>({ method: 'GET', path, timeoutMs: reqTimeout });
+        lease = await client.request<Lease>({ method: 'GET', path, timeoutMs: reqTimeout() });
       } catch (err) {
         if (!isStatus(err, 404)) throw err;
         const spec = nextLeaseSpec(undefined, identity, leaseDurationMs, now);
@@ -155,7 +196,7 @@ export class LeaderElector {
           method: 'POST',
           path: collectionPath(CORE_KINDS.lease, namespace),
           body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec },
-          timeoutMs: reqTimeout,
+          timeoutMs: reqTimeout(),
         });
         this.observe(spec, now);
         return true;
@@ -163,7 +204,7 @@ export class LeaderElector {
       this.observe(lease.spec, now);
       if (!mayAcquire(lease.spec, identity, this.observedAt, now)) return false;
       const spec = nextLeaseSpec(lease.spec, identity, leaseDurationMs, now);
-      await client.request<Lease>({ method: 'PUT', path, body: { ...lease, spec }, timeoutMs: reqTimeout });
+      await client.request<Lease>({ method: 'PUT', path, body: { ...lease, spec }, timeoutMs: reqTimeout() });
       this.observe(spec, now);
       return true;
     } catch (err) {

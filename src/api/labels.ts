@@ -1,4 +1,4 @@
-import { API_GROUP } from '../api/group.ts';
+import { API_GROUP } from './group.ts';
 
 /** The field manager of every write the controller makes (server-side apply). */
 export const CONTROLLER_FIELD_MANAGER = 'hotdesk-controller';

@@ -1,4 +1,4 @@
-import type { HotDeskSession } from '../api/index.ts';
+import type { HotDeskSession } from './index.ts';
 import type { SessionRef } from '../policy/session-admission.ts';
 
 /** Active and not on its way out: a session being deleted no longer holds its desk. */

@@ -1,4 +1,4 @@
-import { API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
+import { API_GROUP, API_VERSION, KINDS } from './group.ts';
 import type { KindDescriptor } from '../runtime/index.ts';
 
 function hotdesk(key: keyof typeof KINDS): KindDescriptor {
