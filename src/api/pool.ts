@@ -161,7 +161,7 @@ export const poolSpecSchema = obj({
 }, { description: 'Desired state of the pool: its PBX, codes and policies.', required: ['pbx', 'emergency'], rules: EMERGENCY_CLASH_RULES });
 
 export const poolStatusSchema = obj({
-  conditions: conditionsField('Ready: the edge is serving the pool.'),
+  conditions: conditionsField('Ready: the edge is serving the pool; Degraded: a feature code clashes with another code or an emergency number (a pool stored before such codes were refused).'),
   observedGeneration: observedGenerationField(),
   edgeReadyReplicas: int({ description: 'Edge pods ready to serve.', minimum: 0 }),
   devices: int({ description: 'Devices in the pool.', minimum: 0 }),
