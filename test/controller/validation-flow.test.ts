@@ -68,7 +68,9 @@ describe('input the API server accepts and the controller must carry out or flag
     const ns = 'long-device';
     await apply(namespaceYaml(ns));
     const desk = `d${'e'.repeat(62)}`;
-    await apply([poolYaml(ns, 'office'), deviceYaml(ns, desk, 'office', '00156500b001', 'HD0001', 'idle-Secret-Pw1')].join('---\n'));
+    // The display name would otherwise repeat the long name past its own 64-character limit.
+    const manifest = deviceYaml(ns, desk, 'office', '00156500b001', 'HD0001', 'idle-Secret-Pw1').replace(`displayName: Hot desk ${desk}`, 'displayName: Long desk');
+    await apply([poolYaml(ns, 'office'), manifest].join('---\n'));
     const provisioned = await eventually('Provisioned', async () => {
       const c = await condition(ns, 'hotdeskdevice', desk, 'Provisioned');
       return c?.status === 'True' ? c : undefined;
@@ -150,9 +152,12 @@ describe('input the API server accepts and the controller must carry out or flag
   test('a ConfigMap write the API server refuses leaves Error, the reason and an Event; status never says rendered', async () => {
     const ns = 'refused-write';
     await apply(namespaceYaml(ns));
-    // Without a quota controller to fill in its usage, the quota's admission refuses every new ConfigMap.
-    await apply(`apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: no-configmaps, namespace: ${ns}}\nspec: {hard: {count/configmaps: "10"}}\n`);
-    await apply([poolYaml(ns, 'office'), deviceYaml(ns, 'desk-1', 'office', '00156500e001', 'HD0001', 'idle-Secret-Pw1')].join('---\n'));
+    // A quota of no ConfigMaps, its usage filled in by hand (there is no quota controller here):
+    // its admission then refuses every new ConfigMap with 403, as a real cluster's quota would.
+    await apply(`apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: no-configmaps, namespace: ${ns}}\nspec: {hard: {count/configmaps: "0"}}\n`);
+    const used = await cp.kubectl(['patch', 'resourcequota', 'no-configmaps', '-n', ns, '--subresource=status', '--type=merge', '-p', '{"status":{"hard":{"count/configmaps":"0"},"used":{"count/configmaps":"0"}}}']);
+    assert.equal(used.code, 0, used.stderr);
+    await apply([poolYaml(ns, 'office'), deviceYaml(ns, 'desk-1', 'office', '00156500f0a1', 'HD0001', 'idle-Secret-Pw1')].join('---\n'));
 
     const provisioned = await eventually('Provisioned False', async () => {
       const c = await condition(ns, 'hotdeskdevice', 'desk-1', 'Provisioned');
