@@ -71,16 +71,21 @@ export class PinAttempts {
   async wrongPin(userName: string, deviceName: string, attempt: PinAttempt): Promise<Date | undefined> {
     const until = lockoutStartedBy(attempt);
     if (!until) return undefined;
+    // The user's lock is in place already (it came with the reservation); the desk's and the Events
+    // follow it, and a failure there does not undo the lockout.
     const device = await this.#readModifyWrite<Device, Device>(HOTDESK_KINDS.device, deviceName, (d) => {
       const current = d.status?.lockedUntil ? new Date(d.status.lockedUntil) : undefined;
       const later = laterLock(current, until);
       return later ? { result: d, status: { lockedUntil: later.toISOString() } } : { result: d };
+    }).catch((err: unknown) => {
+      this.#logger.warn({ device: deviceName, err: String(err) }, 'could not lock the desk after a PIN lockout');
+      return undefined;
     });
     const user = await this.#get<User>(HOTDESK_KINDS.user, userName).catch(() => undefined);
     const message = `locked out until ${until.toISOString()} after ${attempt.attempt} wrong PINs in a row`;
     await Promise.all([
-      user ? this.#recorder.event(user, 'Warning', PIN_LOCKOUT_REASON, `${message} (last one at device ${deviceName})`) : undefined,
-      this.#recorder.event(device, 'Warning', PIN_LOCKOUT_REASON, `${message} for user ${userName}; logins at this desk are refused until then`),
+      user ? this.#recorder.event(user, 'Warning', PIN_LOCKOUT_REASON, `${message} (the last at device ${deviceName})`) : undefined,
+      device ? this.#recorder.event(device, 'Warning', PIN_LOCKOUT_REASON, `${message} for user ${userName}; logins at this desk are refused until then`) : undefined,
     ]);
     return until;
   }
