@@ -45,6 +45,14 @@ async function total(name: string, labels: Record<string, string> = {}): Promise
   return metricValue(await stack.metrics(), name, labels) + metricValue(await replicaMetrics(), name, labels);
 }
 
+/** A phone registers `user` through the edge from a port, and calls from that port: a registered flow. */
+async function registeredPort(user: string): Promise<number> {
+  const port = await freeLoopbackPort();
+  const run = await startSipp({ scenario: 'register.xml', port, remote: stack.edgeAddress, keys: { user, contact_port: port }, timeoutSeconds: 15 });
+  await expectPassed(run, `REGISTER as ${user}`);
+  return port;
+}
+
 async function pinLockoutEvents(name: string): Promise<any[]> {
   const r = await stack.cp.kubectl(['get', 'events', '--field-selector', `involvedObject.name=${name},reason=PinLockout`, '-o', 'json'], { namespace: stack.ns });
   assert.equal(r.code, 0, r.stderr);
@@ -56,7 +64,7 @@ describe('hostile callers at the login IVR', { timeout: 240_000 }, () => {
     const abandonedBefore = await total('hotdesk_feature_codes_total', { code: 'login', result: 'abandoned' });
     const target = await RtpPhone.open();
     try {
-      const call = await startSipp({ scenario: 'unacked-call.xml', remote: stack.edgeAddress, service: `*77*${ALICE.extension}*`, keys: { caller: 'HD0001', rtp_port: target.port }, timeoutSeconds: 40 });
+      const call = await startSipp({ scenario: 'unacked-call.xml', port: await registeredPort('HD0001'), remote: stack.edgeAddress, service: `*77*${ALICE.extension}*`, keys: { caller: 'HD0001', rtp_port: target.port }, timeoutSeconds: 40 });
       assert.equal(await target.answered(), true, 'the answer reached the media socket, which now sends RTP to the edge');
       // The edge gives up on the ACK after 64*T1 (12.8 s here) and sends BYE.
       await expectPassed(call, 'un-ACKed call');
@@ -72,7 +80,7 @@ describe('hostile callers at the login IVR', { timeout: 240_000 }, () => {
   it('an ACKed call whose SDP names an address that sends no RTP gets no RTP there', async () => {
     const victim = await RtpPhone.open();
     try {
-      const call = await startSipp({ scenario: 'foreign-media-call.xml', remote: stack.edgeAddress, service: `*77*${ALICE.extension}*`, keys: { caller: 'HD0002', victim_port: victim.port }, timeoutSeconds: 30 });
+      const call = await startSipp({ scenario: 'foreign-media-call.xml', port: await registeredPort('HD0002'), remote: stack.edgeAddress, service: `*77*${ALICE.extension}*`, keys: { caller: 'HD0002', victim_port: victim.port }, timeoutSeconds: 30 });
       await expectPassed(call, 'call naming a foreign media address');
       await sleep(500);
       assert.equal(victim.received.length, 0, `the edge sent ${victim.received.length} RTP packets to an address that never sent any`);
