@@ -170,7 +170,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   /** Sends one packet now, on the session's timeline; for telephone events and tests. Nothing before the peer's first packet. */
   sendPacket(payloadType: number, payload: Buffer, opts: { marker?: boolean; timestamp?: number } = {}): void {
     if (!this.#remote || this.#closed || this.#packetsSent >= this.#packetBudget) return;
-    if (++this.#packetsSent === this.#packetBudget) queueMicrotask(() => this.emit('budget-spent'));
+    const last = ++this.#packetsSent === this.#packetBudget;
     const packet = encodeRtpPacket({
       marker: opts.marker ?? false,
       payloadType,
@@ -182,6 +182,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#sequenceNumber = (this.#sequenceNumber + 1) & 0xffff;
     this.#socket.send(packet, this.#remote.port, this.#remote.address, (err) => {
       if (err && !this.#closed) this.emit('error', err);
+      // Once the last packet has left, not before: a close on this event must not drop it.
+      if (last) this.emit('budget-spent');
     });
   }
 

@@ -201,6 +201,8 @@ test('a key during a prompt does not cut it short and counts only once it is ove
   await sleep(50);
   assert.equal(collected, false, 'three keys pressed, but the prompt still plays');
   await playing;
+  await phone.waitFor(full);
+  await sleep(50);
   assert.equal(phone.received.length, full, 'the whole prompt was played');
   assert.deepEqual(await collecting, { digits: '987', terminatedBy: 'max-digits' });
 });
