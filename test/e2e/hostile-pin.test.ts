@@ -29,6 +29,8 @@ before(async () => {
     metricsPort: 0,
     sipTimers: { t1: 200 },
     provisioningWorkers: 0,
+    // One IVR call at a time on this replica, so that its cap shows.
+    ivrCallLimits: { perSource: 8, perPool: 1 },
   });
 });
 after(async () => {
@@ -46,9 +48,9 @@ async function total(name: string, labels: Record<string, string> = {}): Promise
 }
 
 /** A phone registers `user` through the edge from a port, and calls from that port: a registered flow. */
-async function registeredPort(user: string): Promise<number> {
+async function registeredPort(user: string, edgeAddress = stack.edgeAddress): Promise<number> {
   const port = await freeLoopbackPort();
-  const run = await startSipp({ scenario: 'register.xml', port, remote: stack.edgeAddress, keys: { user, contact_port: port }, timeoutSeconds: 15 });
+  const run = await startSipp({ scenario: 'register.xml', port, remote: edgeAddress, keys: { user, contact_port: port }, timeoutSeconds: 15 });
   await expectPassed(run, `REGISTER as ${user}`);
   return port;
 }
@@ -89,8 +91,29 @@ describe('hostile callers at the login IVR', { timeout: 240_000 }, () => {
     }
   });
 
+  it("a call beyond the pool's cap of IVR calls gets 503 with Retry-After", async () => {
+    const replicaAddress = `127.0.0.1:${replica.sipPort}`;
+    const holder = await RtpPhone.open();
+    const caller = await RtpPhone.open();
+    try {
+      // An un-ACKed call holds the replica's only IVR slot for 64*T1.
+      const first = await startSipp({ scenario: 'unacked-call.xml', port: await registeredPort('HD0001', replicaAddress), remote: replicaAddress, service: `*77*${ALICE.extension}*`, keys: { caller: 'HD0001', rtp_port: holder.port }, timeoutSeconds: 40 });
+      assert.equal(await holder.answered(), true);
+      const second = await startSipp({ scenario: 'guessing-call.xml', remote: replicaAddress, service: `*77*${ALICE.extension}*`, keys: { caller: 'HD0002', rtp_port: caller.port }, timeoutSeconds: 20 });
+      const refused = await expectPassed(second, 'call beyond the cap');
+      assert.match(refused.messages, /SIP\/2\.0 503 /);
+      assert.match(refused.messages, /Retry-After: 10/i);
+      await expectPassed(first, 'the call holding the slot');
+      assert.equal(holder.received.length + caller.received.length, 0);
+    } finally {
+      await holder.close();
+      await caller.close();
+    }
+  });
+
   it(`8 parallel guessing calls over two replicas and two desks check exactly ${MAX_ATTEMPTS} PINs and start one lockout`, async () => {
     const edges = [stack.edgeAddress, `127.0.0.1:${replica.sipPort}`];
+    const busyBefore = await total('hotdesk_feature_codes_total', { code: 'login', result: 'busy' });
     const outcomes = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
       const media = await RtpPhone.open();
       try {
@@ -124,7 +147,7 @@ describe('hostile callers at the login IVR', { timeout: 240_000 }, () => {
     await eventually('every answered call finished', async () => (await total('hotdesk_feature_codes_total', { code: 'login', result: 'locked_out' })) === answered);
     assert.equal(await total('hotdesk_pin_failures_total'), MAX_ATTEMPTS, 'PINs checked over both replicas');
     assert.equal(await total('hotdesk_lockouts_total'), 1, 'one lockout, however many calls saw it');
-    assert.equal(await total('hotdesk_feature_codes_total', { code: 'login', result: 'busy' }), refused);
+    assert.equal(await total('hotdesk_feature_codes_total', { code: 'login', result: 'busy' }), busyBefore + refused);
 
     const userEvents = await eventually('PinLockout Event on bob', async () => {
       const events = await pinLockoutEvents(BOB.name);
