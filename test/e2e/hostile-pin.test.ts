@@ -112,7 +112,7 @@ describe('hostile callers at the login IVR', { timeout: 240_000 }, () => {
     }
   });
 
-  it(`8 parallel guessing calls over two replicas and two desks check exactly ${MAX_ATTEMPTS} PINs and start one lockout`, async () => {
+  it(`8 parallel guessing calls over two replicas and two desks check exactly ${MAX_ATTEMPTS} PINs and start one lockout`, async (t) => {
     const edges = [stack.edgeAddress, `127.0.0.1:${replica.sipPort}`];
     const busyBefore = await total('hotdesk_feature_codes_total', { code: 'login', result: 'busy' });
     const outcomes = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
@@ -136,6 +136,7 @@ describe('hostile callers at the login IVR', { timeout: 240_000 }, () => {
     }));
     const answered = outcomes.filter((o) => o.answered).length;
     const refused = outcomes.filter((o) => o.refused).length;
+    t.diagnostic(`${answered} calls reached the PIN prompt, ${refused} were refused as busy`);
     assert.ok(answered >= 1, 'some call got to the PIN prompt');
     assert.equal(answered + refused, 8, 'every call was either answered or refused as busy');
 
