@@ -3,7 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { HotDeskPool } from '../api/index.ts';
 import { effectiveFeatureCodes } from '../api/feature-codes.ts';
 import { loadPrompts, type PromptSet } from '../media/prompts.ts';
-import { KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
+import { EventRecorder, KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
 import { getHeader } from '../sip/message.ts';
 import { SipProxy } from '../sip/proxy.ts';
 import type { IncomingRequest, ProxyTarget, ServerResponse } from '../sip/request-context.ts';
@@ -12,7 +12,9 @@ import { createLogger, type Logger } from '../log.ts';
 import { decideDial, dialledDigits, type DialCodes } from './dial-decision.ts';
 import { EdgeMetrics } from './edge-metrics.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
+import { IvrCallGate, type IvrCallLimits } from './ivr-call-gate.ts';
 import { LoginTracker } from './login-tracker.ts';
+import { PinAttempts } from './pin-attempts.ts';
 import { PoolView, type CallerDesk } from './pool-view.ts';
 import { startProvisioningServer, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
 import { startProvisioningWorkers } from './provisioning-workers.ts';
@@ -44,6 +46,8 @@ export interface EdgeOptions {
    * process, on the same event loop as SIP.
    */
   provisioningWorkers?: number;
+  /** Feature-code (IVR) calls in progress per source address and per pool; see ivr-call-gate.ts. */
+  ivrCallLimits?: IvrCallLimits;
 }
 
 export interface Edge {
@@ -94,7 +98,9 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     ...(opts.sipTimers ? { timers: opts.sipTimers } : {}),
   });
   new Resyncer({ proxy, view, registrations, status, metrics, logins, logger });
-  const featureDeps: FeatureCallDeps = { proxy, view, client, secrets, status, prompts, metrics, logins, logger, rtpHost: host, mediaAddress: advertisedHost };
+  const attempts = new PinAttempts({ client, namespace: opts.namespace, recorder: new EventRecorder({ client, component: 'hotdesk-edge', logger }), logger });
+  const gate = new IvrCallGate(opts.ivrCallLimits);
+  const featureDeps: FeatureCallDeps = { proxy, view, client, secrets, status, prompts, metrics, logins, logger, attempts, gate, rtpHost: host, mediaAddress: advertisedHost };
   const lastActivity = new Map<string, number>();
   const activityEveryMs = opts.activityReportMs ?? 60_000;
 
