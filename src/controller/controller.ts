@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '../api/index.ts';
-import { CORE_KINDS, Manager, splitKey, type KubeObject, type LeaderElectionConfig } from '../runtime/index.ts';
+import { CORE_KINDS, Manager, splitKey, type Clock, type KubeObject, type LeaderElectionConfig } from '../runtime/index.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { HotDeskContext } from './context.ts';
 import { reconcileDevice } from './device-reconciler.ts';
@@ -23,7 +23,8 @@ export interface ControllerOptions {
   edgeImage?: string;
   deviceConcurrency?: number;
   logger?: Logger;
-  now?: () => Date;
+  /** The controller's one clock (queues, Events, lease, session policy); real time by default. */
+  clock?: Clock;
   shutdownGraceMs?: number;
 }
 
@@ -40,6 +41,7 @@ export function createController(opts: ControllerOptions): Manager {
     leaderElection: opts.leaderElection,
     server: opts.server ?? { port: 8080 },
     logger,
+    ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceMs: opts.shutdownGraceMs } : {}),
   });
   const ns = opts.namespace ? { namespace: opts.namespace } : {};
@@ -63,7 +65,7 @@ export function createController(opts: ControllerOptions): Manager {
     recorder: mgr.recorder,
     metrics,
     logger,
-    now: opts.now ?? (() => new Date()),
+    now: () => new Date(mgr.clock.now()),
     edgeImage: opts.edgeImage ?? 'ghcr.io/hotdesk-operator/hotdesk-operator:latest',
     statusWrites: new WriteMemo(),
     caches: { pools, users, devices, sessions, provisioning, deployments },
