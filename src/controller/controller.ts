@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '../api/index.ts';
-import { CORE_KINDS, Manager, splitKey, type Informer, type KubeObject, type LeaderElectionConfig } from '../runtime/index.ts';
+import { CORE_KINDS, Manager, splitKey, type Clock, type Informer, type KubeObject, type LeaderElectionConfig } from '../runtime/index.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { Claims, deviceClaims, userClaims } from '../api/conflicts.ts';
 import type { HotDeskContext } from './context.ts';
@@ -24,7 +24,8 @@ export interface ControllerOptions {
   edgeImage?: string;
   deviceConcurrency?: number;
   logger?: Logger;
-  now?: () => Date;
+  /** The controller's one clock (queues, Events, lease, session policy); real time by default. */
+  clock?: Clock;
   shutdownGraceMs?: number;
 }
 
@@ -55,6 +56,7 @@ export function createController(opts: ControllerOptions): Manager {
     leaderElection: opts.leaderElection,
     server: opts.server ?? { port: 8080 },
     logger,
+    ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceMs: opts.shutdownGraceMs } : {}),
   });
   const ns = opts.namespace ? { namespace: opts.namespace } : {};
@@ -78,7 +80,7 @@ export function createController(opts: ControllerOptions): Manager {
     recorder: mgr.recorder,
     metrics,
     logger,
-    now: opts.now ?? (() => new Date()),
+    now: () => new Date(mgr.clock.now()),
     edgeImage: opts.edgeImage ?? 'ghcr.io/hotdesk-operator/hotdesk-operator:latest',
     statusWrites: new WriteMemo(),
     caches: { pools, users, devices, sessions, provisioning, deployments },

@@ -2,6 +2,7 @@ import { createSecretKey, randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HotDeskPool } from '../api/index.ts';
 import { effectiveFeatureCodes } from '../api/feature-codes.ts';
+import { EDGE_FIELD_MANAGER } from '../api/labels.ts';
 import { loadPrompts, type PromptSet } from '../media/prompts.ts';
 import { EventRecorder, KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
 import { getHeader } from '../sip/message.ts';
@@ -74,7 +75,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const logger = opts.logger ?? createLogger('hotdesk-edge', { pool: opts.pool });
   const host = opts.host ?? '0.0.0.0';
   const advertisedHost = opts.advertisedHost ?? (host === '0.0.0.0' ? '127.0.0.1' : host);
-  const client = new KubeClient(opts.kubeConfig);
+  const client = new KubeClient(opts.kubeConfig, { fieldManager: EDGE_FIELD_MANAGER });
   const runtimeMetrics = new RuntimeMetrics();
   const metrics = new EdgeMetrics(runtimeMetrics.registry);
   const view = new PoolView(client, { namespace: opts.namespace, pool: opts.pool, logger });
