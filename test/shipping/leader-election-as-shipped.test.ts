@@ -217,7 +217,9 @@ describe('leader election as the chart ships it', () => {
     const cutAt = Date.now();
     await eventually('the cut-off leader steps down', async () => (await leaderGauge(successor)) === 0, 30_000, 100);
     const steppedDownAt = Date.now();
-    const lastRenew = Date.parse((await lease(namespace))?.renewTime ?? renewBefore ?? '');
+    const atStepDown = await lease(namespace);
+    assert.equal(atStepDown?.holderIdentity, successor.name, 'nobody else took the lease while the cut-off leader still led');
+    const lastRenew = Date.parse(atStepDown?.renewTime ?? renewBefore ?? '');
     assert.ok(Number.isFinite(lastRenew), 'the lease has a renewTime');
     assert.ok(steppedDownAt < lastRenew + 15_000, `stepped down ${steppedDownAt - lastRenew} ms after its last renewal, before the 15 s lease could expire`);
     assert.ok(steppedDownAt - cutAt < 15_000, `stepped down ${steppedDownAt - cutAt} ms after the cut (last renewal ${lastRenew - cutAt} ms from the cut)`);
