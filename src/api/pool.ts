@@ -137,12 +137,32 @@ export const edgeSchema = obj({
     maxLength: 253,
     pattern: '^[A-Za-z0-9.-]+$',
   }),
+  rtpPorts: obj({
+    first: int({ description: 'First UDP port of the login IVR\'s RTP; even, as RTP wants.', minimum: 1024, maximum: 65534, default: 20000 }),
+    count: int({
+      description: 'How many RTP ports (first, first+2, first+4, ...): one per feature-code call in progress on each edge pod. Each is a port of the edge Service, and load balancers limit ports, so keep it small.',
+      minimum: 1,
+      maximum: 100,
+      default: 32,
+    }),
+  }, {
+    description: 'UDP ports the login IVR receives the phones\' RTP (their DTMF) on; the edge Service exposes each one, so a phone outside the cluster reaches the IVR.',
+    default: {},
+    rules: [
+      { rule: 'self.first % 2 == 0', message: 'edge.rtpPorts.first must be even (RTP uses even ports)', fieldPath: '.first' },
+      { rule: 'self.first + 2 * (self.count - 1) <= 65534', message: 'edge.rtpPorts: first + 2 * (count - 1) must not pass 65534: lower first or count', fieldPath: '.count' },
+    ],
+  }),
 }, {
   description: 'The edge pods the operator runs for this pool.',
   default: {},
   rules: [{
     rule: 'self.sipPort != self.httpPort && self.sipPort != self.metricsPort && self.httpPort != self.metricsPort',
     message: 'edge: sipPort, httpPort and metricsPort must be three different ports',
+  }, {
+    rule: '!has(self.rtpPorts) || self.sipPort < self.rtpPorts.first || self.sipPort > self.rtpPorts.first + 2 * (self.rtpPorts.count - 1)',
+    message: 'edge: sipPort must lie outside rtpPorts (both are UDP ports of the same Service)',
+    fieldPath: '.rtpPorts',
   }],
 });
 

@@ -1,6 +1,7 @@
 // The edge's entrypoint: one pool's SIP feature-code proxy, login IVR and provisioning server.
 import { startEdge } from '../edge/edge.ts';
 import { createLogger } from '../log.ts';
+import { parsePortRange } from '../media/rtp-session.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 
 const env = process.env;
@@ -15,6 +16,11 @@ if (provisioningWorkers !== undefined && !(Number.isInteger(provisioningWorkers)
   process.stderr.write(`hotdesk edge: HOTDESK_PROVISIONING_WORKERS must be a whole number, 0 or more (got ${JSON.stringify(env.HOTDESK_PROVISIONING_WORKERS)})\n`);
   process.exit(2);
 }
+const rtpPortRange = env.HOTDESK_RTP_PORTS ? parsePortRange(env.HOTDESK_RTP_PORTS) : undefined;
+if (typeof rtpPortRange === 'string') {
+  process.stderr.write(`hotdesk edge: HOTDESK_RTP_PORTS: ${rtpPortRange}\n`);
+  process.exit(2);
+}
 // Buffered: a boot storm writes an access-log line per provisioning request.
 const logger = createLogger('hotdesk-edge', { pool, namespace }, { buffered: true });
 
@@ -23,7 +29,10 @@ startEdge({
   namespace,
   pool,
   host: env.HOTDESK_BIND_HOST ?? '0.0.0.0',
-  ...(env.HOTDESK_ADVERTISED_HOST || env.POD_IP ? { advertisedHost: env.HOTDESK_ADVERTISED_HOST ?? env.POD_IP } : {}),
+  // The address phones reach the edge on (the pool's edge.advertisedHost); the pod IP only as a
+  // fallback, which serves phones inside the cluster alone.
+  ...(env.HOTDESK_ADVERTISED_HOST || env.POD_IP ? { advertisedHost: env.HOTDESK_ADVERTISED_HOST || env.POD_IP } : {}),
+  ...(rtpPortRange ? { rtpPortRange } : {}),
   sipPort: Number(env.HOTDESK_SIP_PORT ?? 5060),
   httpPort: Number(env.HOTDESK_HTTP_PORT ?? 8080),
   metricsPort: Number(env.HOTDESK_METRICS_PORT ?? 9090),

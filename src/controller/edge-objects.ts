@@ -45,6 +45,25 @@ export function edgeRoleRules(secretNames: readonly string[]): object[] {
   return rules;
 }
 
+/** The RTP ports of a pool's IVR: `count` even ports from `first` (RTCP is not used). */
+export function rtpPorts(range: { first: number; count: number }): number[] {
+  return Array.from({ length: range.count }, (_, i) => range.first + 2 * i);
+}
+
+/**
+ * What the edge advertises: the address phones reach it on (Via, Record-Route, Contact, the IVR's
+ * SDP) and the RTP ports the Service exposes. Without advertisedHost the edge falls back to its
+ * pod IP, which only phones inside the cluster can reach.
+ */
+export function edgeNetworkEnv(pool: HotDeskPool): Array<{ name: string; value: string }> {
+  const edge = pool.spec.edge;
+  const ports = rtpPorts(edge.rtpPorts);
+  return [
+    ...(edge.advertisedHost ? [{ name: 'HOTDESK_ADVERTISED_HOST', value: edge.advertisedHost }] : []),
+    { name: 'HOTDESK_RTP_PORTS', value: `${ports[0]}-${ports[ports.length - 1]}` },
+  ];
+}
+
 export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; role: object; roleBinding: object; deployment: object; service: object } {
   const { pool } = input;
   const poolName = pool.metadata.name ?? '';
@@ -57,6 +76,7 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
     { name: 'sip-tcp', containerPort: edge.sipPort, protocol: 'TCP' },
     { name: 'http', containerPort: edge.httpPort, protocol: 'TCP' },
     { name: 'metrics', containerPort: edge.metricsPort, protocol: 'TCP' },
+    ...rtpPorts(edge.rtpPorts).map((port) => ({ name: `rtp-${port}`, containerPort: port, protocol: 'UDP' })),
   ];
   const resources = edge.resources ? { ...(edge.resources.requests ? { requests: edge.resources.requests } : {}), ...(edge.resources.limits ? { limits: edge.resources.limits } : {}) } : undefined;
   return {
@@ -93,6 +113,7 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
                 { name: 'HOTDESK_METRICS_PORT', value: String(edge.metricsPort) },
                 { name: 'HOTDESK_PROVISIONING_WORKERS', value: String(edge.provisioningWorkers) },
                 { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                ...edgeNetworkEnv(pool),
               ],
               ports,
               ...(resources ? { resources } : {}),

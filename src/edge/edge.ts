@@ -47,6 +47,8 @@ export interface EdgeOptions {
    * process, on the same event loop as SIP.
    */
   provisioningWorkers?: number;
+  /** UDP ports the IVR's RTP binds in (the ones the edge Service exposes). Default: any free port. */
+  rtpPortRange?: { min: number; max: number };
   /** Feature-code (IVR) calls in progress per source address and per pool; see ivr-call-gate.ts. */
   ivrCallLimits?: IvrCallLimits;
 }
@@ -101,7 +103,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   new Resyncer({ proxy, view, registrations, status, metrics, logins, logger });
   const attempts = new PinAttempts({ client, namespace: opts.namespace, recorder: new EventRecorder({ client, component: 'hotdesk-edge', logger }), logger });
   const gate = new IvrCallGate(opts.ivrCallLimits);
-  const featureDeps: FeatureCallDeps = { proxy, view, client, secrets, status, prompts, metrics, logins, logger, attempts, gate, rtpHost: host, mediaAddress: advertisedHost };
+  const featureDeps: FeatureCallDeps = { proxy, view, client, secrets, status, prompts, metrics, logins, logger, attempts, gate, rtpHost: host, mediaAddress: advertisedHost, ...(opts.rtpPortRange ? { rtpPortRange: opts.rtpPortRange } : {}) };
   const lastActivity = new Map<string, number>();
   const activityEveryMs = opts.activityReportMs ?? 60_000;
 

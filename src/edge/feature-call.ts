@@ -4,6 +4,7 @@ import { HOTDESK_KINDS } from '../api/kinds.ts';
 import { ANNOTATION_LOGOUT_REQUESTED } from '../api/labels.ts';
 import { parseDtmfInfo } from '../media/dtmf-info.ts';
 import { IvrSession, IvrSessionClosedError } from '../media/ivr-session.ts';
+import { answerOffer } from '../media/sdp.ts';
 import type { PromptSet } from '../media/prompts.ts';
 import { parseDuration } from '../policy/duration.ts';
 import { verifyPin } from '../policy/pin.ts';
@@ -38,6 +39,8 @@ export interface FeatureCallDeps {
   /** Where the RTP socket binds, and the address written into our SDP. */
   rtpHost: string;
   mediaAddress: string;
+  /** The RTP ports the edge Service exposes; absent: any free port (loopback tests, the demo). */
+  rtpPortRange?: { min: number; max: number };
   /** How long to wait for the controller to admit a new session before telling the caller. */
   admissionTimeoutMs?: number;
 }
@@ -100,15 +103,35 @@ async function answerFeatureCall(
   ticket: IvrCallTicket,
 ): Promise<void> {
   const code = decision.action;
-  const opened = await IvrSession.answer(req.message.body.toString('utf8'), {
-    localHost: deps.rtpHost,
-    advertisedAddress: deps.mediaAddress,
-    sessionId: Date.now(),
-    sessionVersion: 1,
-    prompts: deps.prompts,
-  });
+  const sessionId = Date.now();
+  let sessionVersion = 1;
+  let opened: Awaited<ReturnType<typeof IvrSession.answer>>;
+  try {
+    opened = await IvrSession.answer(req.message.body.toString('utf8'), {
+      localHost: deps.rtpHost,
+      advertisedAddress: deps.mediaAddress,
+      ...(deps.rtpPortRange ? { portRange: deps.rtpPortRange } : {}),
+      sessionId,
+      sessionVersion,
+      prompts: deps.prompts,
+    });
+  } catch (err) {
+    // Every RTP port of the pool's range is taken on this pod: like a full pool, try again soon.
+    res.send(503, { reason: 'No RTP port free', headers: [['retry-after', String(POOL_BUSY_RETRY_AFTER_S)]] });
+    deps.logger.warn({ callId: req.callId, err: err instanceof Error ? err.message : String(err) }, 'feature code call refused: no RTP port');
+    deps.metrics.featureCodes.inc({ code, result: 'busy' });
+    return;
+  }
   if (!opened.ok) {
-    res.send(488, { reason: 'Not Acceptable Here' });
+    if (opened.srtpOnly) {
+      // Not an error of ours: the phone is set to mandatory SRTP, which the IVR does not speak yet.
+      // The Warning (RFC 3261 20.43) tells the phone's user or admin why.
+      res.send(488, { reason: 'Not Acceptable Here', headers: [['warning', `399 ${deps.proxy.advertisedHost} "SRTP not supported: set the phone's SRTP to optional to use feature codes"`]] });
+      deps.logger.info({ callId: req.callId, problem: opened.reason }, 'feature code call refused: the phone offers only SRTP');
+      deps.metrics.featureCodes.inc({ code, result: 'srtp_required' });
+      return;
+    }
+    res.send(488, { reason: 'Not Acceptable Here', headers: [['warning', `305 ${deps.proxy.advertisedHost} "Incompatible media format: the IVR speaks G.711 (PCMU, PCMA)"`]] });
     deps.logger.info({ callId: req.callId, problem: opened.reason }, 'feature code call refused: no common codec');
     deps.metrics.featureCodes.inc({ code, result: 'error' });
     return;
@@ -127,6 +150,24 @@ async function answerFeatureCall(
     infoRes.send(key ? 200 : 415);
   });
   dialog.on('bye', () => void ivr.close());
+  // Hold, resume or a session refresh: answered on the same RTP port, with the new direction.
+  dialog.on('reinvite', (reinvite, reinviteRes) => {
+    const offer = reinvite.message.body.toString('utf8');
+    if (offer.trim() === '') {
+      dialog.acceptReinvite(reinvite, reinviteRes, opened.answerSdp);
+      return;
+    }
+    const reanswer = answerOffer(offer, { localAddress: deps.mediaAddress, localPort: ivr.local.port, sessionId, sessionVersion: sessionVersion + 1 });
+    if (!reanswer.ok) {
+      reinviteRes.send(488, { reason: 'Not Acceptable Here' });
+      deps.logger.info({ callId: req.callId, problem: reanswer.reason }, 're-INVITE in a feature code call refused');
+      return;
+    }
+    sessionVersion++;
+    const media = reanswer.media;
+    ivr.setMedia({ codecPt: media.codec.payloadType, codec: media.codec.name, ...(media.telephoneEventPayloadType !== undefined ? { dtmfPt: media.telephoneEventPayloadType } : {}) });
+    dialog.acceptReinvite(reinvite, reinviteRes, reanswer.sdp);
+  });
 
   let result: FeatureResult;
   try {

@@ -102,7 +102,7 @@ export class IvrSession {
   static async answer(
     offerSdp: string,
     opts: Omit<IvrSessionOptions, keyof IvrMedia> & { advertisedAddress: string; sessionId: string | number; sessionVersion: string | number; codecs?: readonly G711Codec[] },
-  ): Promise<{ ok: true; session: IvrSession; answerSdp: string; media: NegotiatedMedia } | { ok: false; reason: string }> {
+  ): Promise<{ ok: true; session: IvrSession; answerSdp: string; media: NegotiatedMedia } | { ok: false; reason: string; srtpOnly?: boolean }> {
     const session = await IvrSession.open(opts);
     const answer = answerOffer(offerSdp, {
       localAddress: opts.advertisedAddress,

@@ -91,6 +91,21 @@ async function openSocket(opts: RtpSessionOptions): Promise<Socket> {
   throw new Error(`no free RTP port in ${min}-${max} on ${opts.host}`);
 }
 
+/**
+ * Reads a port range written `min-max` (e.g. the edge's HOTDESK_RTP_PORTS); the error says what
+ * is wrong. The range must hold an even port, since RTP uses those.
+ */
+export function parsePortRange(text: string): { min: number; max: number } | string {
+  const match = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(text);
+  if (!match) return `a port range is written min-max, e.g. 20000-20062 (got ${JSON.stringify(text)})`;
+  const min = Number(match[1]);
+  const max = Number(match[2]);
+  if (min < 1 || max > 65535) return `ports lie between 1 and 65535 (got ${min}-${max})`;
+  if (min > max) return `the range's first port must not be greater than its last (got ${min}-${max})`;
+  if (min === max && min % 2 === 1) return `the range ${min}-${max} holds no even port for RTP`;
+  return { min, max };
+}
+
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #socket: Socket;
   readonly #ssrc: number;

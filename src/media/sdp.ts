@@ -151,7 +151,8 @@ export interface NegotiatedMedia {
   direction: MediaDirection;
 }
 
-export type AnswerResult = { ok: true; media: NegotiatedMedia; sdp: string } | { ok: false; reason: string };
+/** A refused offer; `srtpOnly` when every audio stream it offers is secure RTP (the phone insists on SRTP). */
+export type AnswerResult = { ok: true; media: NegotiatedMedia; sdp: string } | { ok: false; reason: string; srtpOnly?: boolean };
 export type AcceptResult = { ok: true; media: NegotiatedMedia } | { ok: false; reason: string };
 
 function g711CodecOf(media: SdpMedia, pt: number): G711Codec | undefined {
@@ -180,6 +181,17 @@ function describeFormats(media: SdpMedia): string {
 }
 
 const RTP_PROFILES: ReadonlySet<string> = new Set(['RTP/AVP', 'RTP/AVPF']);
+
+/** SAVP, SAVPF (SDES-SRTP) and UDP/TLS/RTP/SAVP(F) (DTLS-SRTP): media the IVR cannot decrypt. */
+function isSecureProfile(protocol: string): boolean {
+  return /(^|\/)SAVPF?$/i.test(protocol);
+}
+
+/** Whether the offer's active audio streams are all secure RTP: a phone set to mandatory SRTP. */
+export function offersOnlySrtp(sdp: SessionDescription): boolean {
+  const audio = sdp.media.filter((media) => media.media === 'audio' && media.port !== 0);
+  return audio.length > 0 && audio.every((media) => isSecureProfile(media.protocol));
+}
 
 const ANSWER_DIRECTION: Record<MediaDirection, MediaDirection> = {
   sendrecv: 'sendrecv',
@@ -261,7 +273,7 @@ export function answerOffer(offerText: string, opts: LocalMediaOptions): AnswerR
   if (!parsed.ok) return { ok: false, reason: `unreadable offer: ${parsed.reason}` };
   const sdp = parsed.sdp;
   const chosen = chooseStream(sdp, opts.codecs ?? ['PCMU', 'PCMA']);
-  if (typeof chosen === 'string') return { ok: false, reason: chosen };
+  if (typeof chosen === 'string') return { ok: false, reason: chosen, ...(offersOnlySrtp(sdp) ? { srtpOnly: true } : {}) };
 
   const direction = ANSWER_DIRECTION[chosen.media.direction ?? sdp.direction ?? 'sendrecv'];
   const lines = sessionHeader(opts);

@@ -37,6 +37,12 @@ interface DialogEvents {
   bye: [IncomingRequest];
   /** INFO inside the dialog (DTMF via SIP INFO); answer with res.send. Without a listener: 200. */
   info: [IncomingRequest, ServerResponse];
+  /**
+   * A re-INVITE (hold, resume, session refresh) with its offer, or none (we then offer). Answer
+   * with dialog.acceptReinvite or res.send (e.g. 488). Without a listener: 200 with the SDP we
+   * answered the INVITE with, unchanged (RFC 3264 section 8), or 488 when we sent none.
+   */
+  reinvite: [IncomingRequest, ServerResponse];
   /** Any other in-dialog request; answer with res.send. Without a listener: 501. */
   request: [IncomingRequest, ServerResponse];
   terminated: [DialogEndReason];
@@ -60,6 +66,10 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
   #ended = false;
   #retransmitTimer: NodeJS.Timeout | undefined;
   #ackWaiters: Array<(acked: boolean) => void> = [];
+  /** Our last session description and its type: re-INVITEs are answered with it by default. */
+  #localBody: { body: string | Buffer; contentType: string } | undefined;
+  /** The 2xx to a re-INVITE, retransmitted until its ACK (matched by CSeq number) arrives. */
+  #reinvite: { cseq: number; timer: NodeJS.Timeout | undefined } | undefined;
 
   constructor(proxy: SipProxy, invite: SipRequest, localTag: string, transport: TransportProtocol, contact: string) {
     super();
@@ -105,9 +115,45 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
     return this.#sendRequest(method.toUpperCase(), options);
   }
 
+  /** What a re-INVITE without a listener is answered with; set by answer() from its body. */
+  setLocalBody(body: string | Buffer, contentType: string): void {
+    this.#localBody = { body, contentType };
+  }
+
+  /**
+   * Answers a re-INVITE with 200 and our (new) session description; over UDP the 2xx is
+   * retransmitted until the ACK arrives (RFC 3261 13.3.1.4), as for the first INVITE.
+   */
+  acceptReinvite(req: IncomingRequest, res: ServerResponse, body: string | Buffer, contentType = 'application/sdp'): void {
+    this.#localBody = { body, contentType };
+    const response = res.send(200, { headers: [['contact', this.#contact], ['content-type', contentType]], body });
+    if (response === undefined) return;
+    this.#stopReinviteRetransmit();
+    const cseq = Number.parseInt(getHeader(req.message, 'cseq') ?? '', 10);
+    if (req.source.transport !== 'udp' || !Number.isFinite(cseq)) return;
+    const { t1, t2 } = this.#proxy.timers;
+    const deadline = Date.now() + 64 * t1;
+    const pending: { cseq: number; timer: NodeJS.Timeout | undefined } = { cseq, timer: undefined };
+    const tick = (interval: number): void => {
+      pending.timer = setTimeout(() => {
+        if (this.#reinvite !== pending || this.#ended || Date.now() >= deadline) return;
+        res.transaction?.respond(response);
+        tick(Math.min(interval * 2, t2));
+      }, interval);
+      pending.timer.unref();
+    };
+    this.#reinvite = pending;
+    tick(t1);
+  }
+
   /** @internal called by the core for requests matching this dialog. */
   receiveRequest(req: IncomingRequest, res: ServerResponse): void {
     switch (req.method) {
+      case 'INVITE':
+        if (this.listenerCount('reinvite') > 0) this.emit('reinvite', req, res);
+        else if (this.#localBody) this.acceptReinvite(req, res, this.#localBody.body, this.#localBody.contentType);
+        else res.send(488, { reason: 'Not Acceptable Here' });
+        return;
       case 'BYE':
         res.send(200);
         this.#end('bye-received');
@@ -124,7 +170,9 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
   }
 
   /** @internal */
-  receiveAck(): void {
+  receiveAck(ack?: SipRequest): void {
+    const cseq = ack === undefined ? Number.NaN : Number.parseInt(getHeader(ack, 'cseq') ?? '', 10);
+    if (this.#reinvite !== undefined && cseq === this.#reinvite.cseq) this.#stopReinviteRetransmit();
     if (this.#acked) return;
     this.#acked = true;
     this.#stopRetransmitting();
@@ -159,10 +207,16 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
     this.#retransmitTimer = undefined;
   }
 
+  #stopReinviteRetransmit(): void {
+    if (this.#reinvite?.timer !== undefined) clearTimeout(this.#reinvite.timer);
+    this.#reinvite = undefined;
+  }
+
   #end(reason: DialogEndReason): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#stopRetransmitting();
+    this.#stopReinviteRetransmit();
     for (const waiter of this.#ackWaiters.splice(0)) waiter(this.#acked);
     // Stay registered briefly so a retransmitted BYE or late ACK still matches.
     setTimeout(() => this.#proxy.unregisterDialog(this.callId, this.localTag), 64 * this.#proxy.timers.t1).unref();
@@ -207,6 +261,7 @@ export function answer(proxy: SipProxy, req: IncomingRequest, res: ServerRespons
   const contact = `<${proxy.localUri(transport, options.contactUser ?? 'edge')}>`;
   const dialog = new UasDialog(proxy, req.message, res.toTag, transport, contact);
   proxy.registerDialog(dialog.callId, dialog.localTag, dialog);
+  if (options.body !== undefined) dialog.setLocalBody(options.body, options.contentType ?? 'application/sdp');
   const headers: Array<[string, string]> = getHeaders(req.message, 'record-route').map((rr): [string, string] => ['record-route', rr]);
   headers.push(['contact', contact]);
   if (options.body !== undefined) headers.push(['content-type', options.contentType ?? 'application/sdp']);
