@@ -28,6 +28,12 @@ export interface StackOptions {
   maxAttempts?: number;
   /** The edge's provisioning worker processes; default: the edge's own default. */
   provisioningWorkers?: number;
+  /** Where the edge binds SIP and RTP; default 127.0.0.1. */
+  edgeHost?: string;
+  /** The address the edge advertises (Via, Record-Route, Contact, SDP); default: its bind address. */
+  advertisedHost?: string;
+  /** The IVR's RTP ports, as a pool's edge.rtpPorts gives them; default: any free port. */
+  rtpPortRange?: { min: number; max: number };
 }
 
 export interface Stack {
@@ -116,7 +122,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       kubeConfig: cp.kubeConfig,
       namespace: ns,
       pool: POOL,
-      host: '127.0.0.1',
+      host: opts.edgeHost ?? '127.0.0.1',
+      ...(opts.advertisedHost ? { advertisedHost: opts.advertisedHost } : {}),
+      ...(opts.rtpPortRange ? { rtpPortRange: opts.rtpPortRange } : {}),
       sipPort: await freeLoopbackPort(),
       httpPort: 0,
       metricsPort: 0,
