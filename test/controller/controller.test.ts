@@ -175,7 +175,9 @@ describe('hot-desk control loop', () => {
     const checksum = dep.spec.template.metadata.annotations['hotdesk.io/config-checksum'];
     assert.ok(checksum);
     const svc = await getJson<any>(ns, 'service', 'office-edge');
-    assert.deepEqual(svc.spec.ports.map((p: any) => `${p.name}/${p.protocol}/${p.port}`).sort(), ['http/TCP/8080', 'metrics/TCP/9090', 'sip-tcp/TCP/5060', 'sip-udp/UDP/5060']);
+    const rtp = Array.from({ length: 32 }, (_, i) => `rtp-${20000 + 2 * i}/UDP/${20000 + 2 * i}`);
+    assert.deepEqual(svc.spec.ports.map((p: any) => `${p.name}/${p.protocol}/${p.port}`).sort(), ['http/TCP/8080', 'metrics/TCP/9090', ...rtp, 'sip-tcp/TCP/5060', 'sip-udp/UDP/5060'].sort());
+    assert.ok(dep.spec.template.spec.containers[0].env.some((e: any) => e.name === 'HOTDESK_RTP_PORTS' && e.value === '20000-20062'), 'the edge binds the RTP ports the Service exposes');
     const role = await getJson<any>(ns, 'role', 'office-edge');
     const secretRule = role.rules.find((r: any) => r.resources.includes('secrets'));
     assert.deepEqual(secretRule.verbs, ['get']);

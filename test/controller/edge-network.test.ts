@@ -1,0 +1,103 @@
+/**
+ * What reaches the edge about its network: the advertised address and the RTP ports, in the
+ * Deployment's env and as Service ports; and the pool's rtpPorts bounds, checked by the real API
+ * server, which must also accept the Service with every RTP port.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
+import { edgeNetworkEnv, edgeObjects, rtpPorts } from '../../src/controller/edge-objects.ts';
+import type { HotDeskPool } from '../../src/api/index.ts';
+
+function poolWith(edge: Record<string, unknown>): HotDeskPool {
+  return {
+    apiVersion: 'hotdesk.io/v1alpha1',
+    kind: 'HotDeskPool',
+    metadata: { name: 'office', namespace: 'net' },
+    spec: {
+      pbx: { host: 'pbx.example.com', port: 5060, transport: 'udp' },
+      emergency: { numbers: ['911'] },
+      edge: { replicas: 1, serviceType: 'LoadBalancer', sipPort: 5060, httpPort: 8080, metricsPort: 9090, provisioningWorkers: 2, rtpPorts: { first: 20000, count: 32 }, ...edge },
+    },
+  } as unknown as HotDeskPool;
+}
+
+const envCases: Array<{ name: string; edge: Record<string, unknown>; env: Record<string, string> }> = [
+  { name: 'defaults: no advertised host (pod IP fallback), 32 even ports from 20000', edge: {}, env: { HOTDESK_RTP_PORTS: '20000-20062' } },
+  { name: 'an advertised host reaches the edge', edge: { advertisedHost: 'sip.office.example.com' }, env: { HOTDESK_ADVERTISED_HOST: 'sip.office.example.com', HOTDESK_RTP_PORTS: '20000-20062' } },
+  { name: 'one RTP port', edge: { rtpPorts: { first: 30000, count: 1 } }, env: { HOTDESK_RTP_PORTS: '30000-30000' } },
+];
+
+for (const c of envCases) {
+  test(`edge network env: ${c.name}`, () => {
+    assert.deepEqual(Object.fromEntries(edgeNetworkEnv(poolWith(c.edge)).map((e) => [e.name, e.value])), c.env);
+  });
+}
+
+test('rtpPorts lists count even ports from first', () => {
+  assert.deepEqual(rtpPorts({ first: 20000, count: 4 }), [20000, 20002, 20004, 20006]);
+  assert.deepEqual(rtpPorts({ first: 40000, count: 1 }), [40000]);
+});
+
+test('the Deployment carries the network env and the Service every RTP port as UDP', () => {
+  const objects = edgeObjects({ pool: poolWith({ advertisedHost: '203.0.113.5' }), defaultImage: 'img', secretNames: [] }) as any;
+  const env = objects.deployment.spec.template.spec.containers[0].env;
+  assert.ok(env.some((e: any) => e.name === 'HOTDESK_ADVERTISED_HOST' && e.value === '203.0.113.5'));
+  assert.ok(env.some((e: any) => e.name === 'POD_IP'), 'the pod IP stays available as the fallback');
+  const rtp = objects.service.spec.ports.filter((p: any) => p.name.startsWith('rtp-'));
+  assert.equal(rtp.length, 32);
+  assert.ok(rtp.every((p: any) => p.protocol === 'UDP' && p.port === Number(p.name.slice(4)) && p.targetPort === p.name));
+});
+
+let cp: ControlPlane;
+before(async () => {
+  cp = await startControlPlane();
+});
+after(async () => {
+  await cp?.stop();
+});
+
+function poolYaml(name: string, edge: string): string {
+  return `apiVersion: hotdesk.io/v1alpha1
+kind: HotDeskPool
+metadata: {name: ${name}}
+spec:
+  pbx: {host: pbx.example.com}
+  emergency: {numbers: ["911"]}
+  edge: ${edge}
+`;
+}
+
+const validation: Array<{ name: string; edge: string; error?: RegExp }> = [
+  { name: 'defaults', edge: '{}' },
+  { name: 'a range of its own', edge: '{rtpPorts: {first: 30000, count: 8}}' },
+  { name: 'odd first port', edge: '{rtpPorts: {first: 30001}}', error: /rtpPorts.first must be even/ },
+  { name: 'past the last port', edge: '{rtpPorts: {first: 65500, count: 100}}', error: /must not pass 65534/ },
+  { name: 'too many ports', edge: '{rtpPorts: {count: 500}}', error: /count/ },
+  { name: 'the SIP port inside the range', edge: '{sipPort: 20010}', error: /sipPort must lie outside rtpPorts/ },
+];
+
+let seq = 0;
+for (const c of validation) {
+  test(`the API server on edge.rtpPorts: ${c.name}`, async () => {
+    const name = `net-${process.pid}-${++seq}`;
+    const res = await cp.kubectl(['apply', '-f', '-'], { input: poolYaml(name, c.edge) });
+    if (!c.error) {
+      assert.equal(res.code, 0, res.stderr);
+      const got = JSON.parse((await cp.kubectl(['get', 'hotdeskpool', name, '-o', 'json'])).stdout);
+      assert.equal(got.spec.edge.rtpPorts.count, c.edge.includes('count: 8') ? 8 : 32, 'defaulted to 32 ports');
+      return;
+    }
+    assert.notEqual(res.code, 0, `expected a refusal, got ${res.stdout}`);
+    assert.match(res.stderr, c.error);
+  });
+}
+
+test('the API server accepts the edge Service with all 32 RTP ports', async () => {
+  const objects = edgeObjects({ pool: poolWith({}), defaultImage: 'img', secretNames: [] }) as any;
+  const service = { ...objects.service, metadata: { ...objects.service.metadata, namespace: 'default' }, spec: { ...objects.service.spec, type: 'ClusterIP' } };
+  const res = await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(service) });
+  assert.equal(res.code, 0, res.stderr);
+  const got = JSON.parse((await cp.kubectl(['get', 'service', service.metadata.name, '-o', 'json'])).stdout);
+  assert.equal(got.spec.ports.filter((p: any) => p.protocol === 'UDP').length, 33, 'sip-udp and 32 RTP ports');
+});
