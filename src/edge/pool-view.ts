@@ -5,6 +5,7 @@ import { isActive, occupyingSession } from '../api/session-index.ts';
 import { CORE_KINDS, Informer, type KubeClient, type KubeObject } from '../runtime/index.ts';
 import type { Logger } from '../log.ts';
 import { CacheIndex } from './cache-index.ts';
+import type { DeskDirectory } from './caller-attribution.ts';
 import type { DeviceState } from './dial-decision.ts';
 import type { ProvisioningFile } from './provisioning-server.ts';
 
@@ -26,7 +27,7 @@ export interface CallerDesk {
  * The edge's read-only view of its pool, served from informer caches: the pool, its devices,
  * users, sessions and rendered provisioning files, indexed for the SIP and HTTP hot paths.
  */
-export class PoolView {
+export class PoolView implements DeskDirectory {
   readonly namespace: string;
   readonly poolName: string;
   readonly pools: Informer<HotDeskPool & KubeObject>;
@@ -35,6 +36,7 @@ export class PoolView {
   readonly sessions: Informer<Session>;
   readonly configMaps: Informer<ProvisioningConfigMap>;
   readonly #deviceByIdleUser: CacheIndex<Device>;
+  readonly #deviceByFoldedIdleUser: CacheIndex<Device>;
   readonly #userByExtension: CacheIndex<User>;
   readonly #configMapByFile: CacheIndex<ProvisioningConfigMap>;
   readonly #configMapByDevice: CacheIndex<ProvisioningConfigMap>;
@@ -52,6 +54,7 @@ export class PoolView {
     this.configMaps = new Informer(client, { ...common, kind: CORE_KINDS.configMap, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_POOL}=${opts.pool}` });
     const inPool = (o: { spec: { pool: string } }) => o.spec.pool === opts.pool;
     this.#deviceByIdleUser = new CacheIndex(this.devices, (d) => (inPool(d) ? [d.spec.idleIdentity.username] : []));
+    this.#deviceByFoldedIdleUser = new CacheIndex(this.devices, (d) => (inPool(d) ? [d.spec.idleIdentity.username.toLowerCase()] : []));
     this.#userByExtension = new CacheIndex(this.users, (u) => (inPool(u) ? [u.spec.extension] : []));
     this.#configMapByFile = new CacheIndex(this.configMaps, (cm) => Object.keys(cm.data ?? {}));
     this.#configMapByDevice = new CacheIndex(this.configMaps, (cm) => {
@@ -104,6 +107,34 @@ export class PoolView {
     if (!session) return undefined;
     const device = this.device(session.spec.device);
     return device ? { device, state: 'occupied', user, session } : undefined;
+  }
+
+  deskOfIdleAccount(account: string): string | undefined {
+    return this.#deviceByFoldedIdleUser.get(account.toLowerCase())?.metadata.name;
+  }
+
+  deskOfExtension(extension: string): string | undefined {
+    const desk = this.deskOf(extension);
+    return desk?.state === 'occupied' ? desk.device.metadata.name : undefined;
+  }
+
+  occupantExtension(device: string): string | undefined {
+    const session = this.occupyingSession(device);
+    return session ? this.user(session.spec.user)?.spec.extension : undefined;
+  }
+
+  occupied(device: string): boolean {
+    return this.occupyingSession(device) !== undefined;
+  }
+
+  /** The desk as the feature-code IVR wants it, for a caller proven to be at `device`. */
+  callerDesk(device: string, state: CallerDesk['state']): CallerDesk | undefined {
+    const d = this.device(device);
+    if (!d) return undefined;
+    if (state === 'idle') return { device: d, state };
+    const session = this.occupyingSession(device);
+    const user = session ? this.user(session.spec.user) : undefined;
+    return { device: d, state, user, session };
   }
 
   /** Names of the files rendered for a device. */

@@ -66,6 +66,11 @@ export interface SipProxyOptions {
   idleConnectionTimeoutMs?: number;
   /** Sources the per-source rate limit does not apply to (the edge's own PBX). */
   rateLimitExempt?: (address: string) => boolean;
+  /**
+   * Called on every request about to be forwarded, in dialog or not, before the handler's own
+   * header changes: the edge removes what a phone may not tell the PBX (sanitise.ts).
+   */
+  filterForwarded?: (forwarded: SipRequest, source: SipAddress, inDialog: boolean) => void;
 }
 
 export type RequestHandler = (req: IncomingRequest, res: ServerResponse) => void | Promise<void>;
@@ -106,6 +111,12 @@ export class SipProxy {
   readonly #dialogs = new Map<string, LocalDialogEndpoint>();
   readonly #layer: TransactionLayer;
   readonly #advertisedHost: string;
+  /**
+   * Connection numbers for flows: a stream transport hands every message of one connection the same
+   * source object, so the object stands for the connection and is forgotten with it.
+   */
+  readonly #connectionIds = new WeakMap<SipAddress, number>();
+  #nextConnectionId = 1;
   #identity: LocalIdentity = { hosts: new Set(), ports: new Set() };
 
   constructor(options: SipProxyOptions = {}) {
@@ -286,7 +297,7 @@ export class SipProxy {
     if (request.method === 'CANCEL') return this.#receiveCancel(request, tx);
     if (request.method === 'INVITE') this.#respond(tx, buildResponse(request, 100));
 
-    const req = new IncomingRequest(request, source, (r, options) => this.#forward(r, tx, options));
+    const req = new IncomingRequest(request, source, (r, options) => this.#forward(r, tx, options), this.#connectionOf(source));
     tx.context = req;
     const res = new ServerResponse(request, tx, randomTag(), () => {});
 
@@ -335,6 +346,7 @@ export class SipProxy {
     if (topRouteIsOwn(ack, this.#identity)) {
       const forwarded = cloneMessage(ack);
       popOwnRoutes(forwarded, this.#identity);
+      this.#options.filterForwarded?.(forwarded, source, true);
       const hop = nextHop(forwarded, tryParseUri);
       if (hop) this.#forwardStatelessAck(forwarded, hop);
       return;
@@ -342,10 +354,12 @@ export class SipProxy {
     if (this.#handlers.length > 0) {
       const req = new IncomingRequest(ack, source, async (r, options) => {
         const forwarded = cloneMessage(r.message);
+        // An ACK belongs to the dialog its INVITE made: its route set stays.
+        this.#options.filterForwarded?.(forwarded, source, true);
         if (options.requestUri) forwarded.uri = options.requestUri;
         this.#forwardStatelessAck(forwarded, { transport: options.destination.transport ?? 'udp', address: options.destination.host, port: options.destination.port });
         return { status: 0 };
-      });
+      }, this.#connectionOf(source));
       this.#dispatch(req, new ServerResponse(ack, undefined, '', () => {}));
     }
   }
@@ -415,11 +429,22 @@ export class SipProxy {
     this.#send(upstream, { transport: protocol, address: target.host, port: target.port }).catch(() => {});
   }
 
+  #connectionOf(source: SipAddress): number | undefined {
+    if (source.transport === 'udp') return undefined;
+    let id = this.#connectionIds.get(source);
+    if (id === undefined) {
+      id = this.#nextConnectionId++;
+      this.#connectionIds.set(source, id);
+    }
+    return id;
+  }
+
   // ---- forwarding --------------------------------------------------------------------------
 
   #forwardInDialog(req: IncomingRequest, tx: ServerTransaction): Promise<ProxyOutcome> {
     const forwarded = cloneMessage(req.message);
     popOwnRoutes(forwarded, this.#identity);
+    this.#options.filterForwarded?.(forwarded, req.source, true);
     const hop = nextHop(forwarded, tryParseUri);
     if (hop === undefined) {
       this.#respond(tx, buildResponse(req.message, 400, { reason: 'Bad Route' }));
@@ -431,6 +456,7 @@ export class SipProxy {
   #forward(req: IncomingRequest, tx: ServerTransaction, options: ProxyRequestOptions): Promise<ProxyOutcome> {
     const forwarded = cloneMessage(req.message);
     popOwnRoutes(forwarded, this.#identity);
+    this.#options.filterForwarded?.(forwarded, req.source, req.inDialog);
     if (options.requestUri !== undefined) forwarded.uri = options.requestUri;
     for (const name of options.headers?.remove ?? []) removeHeader(forwarded, name);
     for (const [name, value] of options.headers?.add ?? []) appendHeader(forwarded, name, value);
