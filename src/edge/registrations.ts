@@ -121,10 +121,9 @@ export class RegistrationTable {
     if (!entry) {
       entry = { device, identities: new Map() };
       this.#byFlow.set(flow, entry);
-      const flows = this.#flowsOfDevice.get(device) ?? [];
-      flows.push(flow);
+      const flows = [...(this.#flowsOfDevice.get(device) ?? []), flow];
       this.#flowsOfDevice.set(device, flows);
-      while (flows.length > FLOWS_PER_DEVICE) this.#dropFlow(flows[0]!);
+      for (const oldest of flows.slice(0, Math.max(0, flows.length - FLOWS_PER_DEVICE))) this.#dropFlow(oldest);
     }
     entry.identities.set(identity, expiresAt);
   }
