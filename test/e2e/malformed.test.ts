@@ -41,8 +41,11 @@ async function udpExchange(payload: Buffer | string, waitMs = 1_500, from?: Sock
     return await new Promise<string | undefined>((resolve) => {
       let provisional: string | undefined;
       const timer = setTimeout(() => resolve(provisional), waitMs);
+      // A kept socket may still hear retransmissions of an earlier answer: only this request's count.
+      const callId = /^Call-ID: *(\S+)/im.exec(data.toString('latin1'))?.[1];
       listener = (msg) => {
         const text = msg.toString('latin1');
+        if (from && callId && /^Call-ID: *(\S+)/im.exec(text)?.[1] !== callId) return;
         if (/^SIP\/2\.0 1\d\d/.test(text)) {
           provisional = text;
           return;
