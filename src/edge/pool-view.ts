@@ -4,7 +4,7 @@ import { ANNOTATION_CONTENT_TYPES, ANNOTATION_CREDENTIALS, ANNOTATION_REVISION, 
 import { isActive, occupyingSession } from '../api/session-index.ts';
 import { CORE_KINDS, Informer, type KubeClient, type KubeObject } from '../runtime/index.ts';
 import type { Logger } from '../log.ts';
-import { CacheIndex } from './cache-index.ts';
+import { CacheIndex } from '../runtime/cache-index.ts';
 import type { DeviceState } from './dial-decision.ts';
 import type { ProvisioningFile } from './provisioning-server.ts';
 
