@@ -4,8 +4,16 @@ import { startControlPlane, type ControlPlane } from '../../src/envtest/controlp
 import { createController } from '../../src/controller/controller.ts';
 import { HOTDESK_KINDS } from '../../src/api/kinds.ts';
 import { ANNOTATION_REVISION } from '../../src/api/labels.ts';
-import { collectionPath, CORE_KINDS, isStatus, KubeClient, type KindDescriptor, type KubeObject, type Manager } from '../../src/runtime/index.ts';
-import { namespaceYaml, poolYaml, userYaml } from './manifests.ts';
+import { Registry } from 'prom-client';
+import type { HotDeskContext } from '../../src/controller/context.ts';
+import { DomainMetrics } from '../../src/controller/domain-metrics.ts';
+import { reconcileSession } from '../../src/controller/session-reconciler.ts';
+import { WriteMemo } from '../../src/controller/write-memo.ts';
+import { SESSION_FINALIZER } from '../../src/api/labels.ts';
+import { createLogger } from '../../src/log.ts';
+import { collectionPath, CORE_KINDS, EventRecorder, Informer, isStatus, KubeClient, objectPath, type KindDescriptor, type KubeObject, type Manager } from '../../src/runtime/index.ts';
+import { eventually } from '../support/eventually.ts';
+import { deviceYaml, namespaceYaml, poolYaml, userYaml } from './manifests.ts';
 
 const NS = 'chaos';
 const DESKS = 75;
@@ -23,7 +31,7 @@ before(async () => {
   client = new KubeClient(cp.kubeConfig);
   // No grace for missing devices: a refusal can then only be avoided by reading the API server
   // itself when the cache lacks a device, which is what this test is about.
-  mgr = createController({ kubeConfig: cp.kubeConfig, leaderElection: false, server: { host: '127.0.0.1', port: 0 }, missingReferenceGraceMs: 0 });
+  mgr = createController({ kubeConfig: cp.kubeConfig, namespace: NS, leaderElection: false, server: { host: '127.0.0.1', port: 0 }, missingReferenceGraceMs: 0 });
   await mgr.start();
 });
 
@@ -36,7 +44,7 @@ after(async () => {
 async function create(kind: KindDescriptor, obj: KubeObject): Promise<void> {
   for (;;) {
     try {
-      await client.request({ method: 'POST', path: collectionPath(kind, NS), body: obj, timeoutMs: 10_000 });
+      await client.request({ method: 'POST', path: collectionPath(kind, obj.metadata?.namespace ?? NS), body: obj, timeoutMs: 10_000 });
       return;
     } catch (err) {
       if (isStatus(err, 409)) return;
@@ -69,6 +77,55 @@ const session = (i: number): KubeObject => ({
 async function list<T>(kind: KindDescriptor): Promise<T[]> {
   return (await client.request<{ items: T[] }>({ method: 'GET', path: collectionPath(kind, NS) })).items;
 }
+
+test('a device cache behind the API server never refuses a login: the session waits until the cache has the device', async () => {
+  // The controller's caches as they are after an outage when the session watch has resumed and
+  // the device watch has not: the device informer is simply not started yet.
+  const ns = 'lagging';
+  const applied = await cp.kubectl(['apply', '-f', '-'], {
+    input: [namespaceYaml(ns), poolYaml(ns, 'office'), userYaml(ns, 'alice', 'office', '101', 'alice-Secret-Pw1', '4821'), deviceYaml(ns, 'desk-1', 'office', '00156500d001', 'HD0001', 'idle-Secret-Pw1')].join('---\n'),
+  });
+  assert.equal(applied.code, 0, applied.stderr);
+  await create(HOTDESK_KINDS.session, { apiVersion: 'hotdesk.io/v1alpha1', kind: 'HotDeskSession', metadata: { name: 's1', namespace: ns, finalizers: [SESSION_FINALIZER] }, spec: { device: 'desk-1', user: 'alice', origin: 'admin' } });
+
+  const informer = <T extends KubeObject>(kind: KindDescriptor) => new Informer<T>(client, { kind, namespace: ns, resyncPeriodMs: 0 });
+  const caches = {
+    pools: informer<any>(HOTDESK_KINDS.pool),
+    users: informer<any>(HOTDESK_KINDS.user),
+    devices: informer<any>(HOTDESK_KINDS.device),
+    sessions: informer<any>(HOTDESK_KINDS.session),
+    provisioning: informer(CORE_KINDS.configMap),
+    deployments: informer(CORE_KINDS.deployment),
+  };
+  const caught = [caches.pools, caches.users, caches.sessions, caches.provisioning, caches.deployments];
+  for (const c of caught) c.start();
+  const ctx: HotDeskContext = {
+    client,
+    recorder: new EventRecorder({ client, component: 'lagging-cache-test' }),
+    metrics: new DomainMetrics(new Registry(), { devices: () => [], sessions: () => [], poolOfSession: () => undefined }),
+    logger: createLogger('lagging-cache-test'),
+    now: () => new Date(),
+    edgeImage: 'unused',
+    statusWrites: new WriteMemo(),
+    caches,
+  };
+  const run = { namespace: ns, name: 's1', signal: new AbortController().signal, client };
+  const phase = async () => (await client.request<{ status?: { phase?: string } }>({ method: 'GET', path: objectPath(HOTDESK_KINDS.session, ns, 's1') })).status?.phase;
+  try {
+    await Promise.all(caught.map((c) => c.waitForSync()));
+    await eventually('s1 in the session cache', () => caches.sessions.get(ns, 's1'));
+    // Without a grace period, only the live read stands between this login and a refusal.
+    assert.deepEqual(await reconcileSession(ctx, run, { missingGraceMs: 0 }), { requeueAfter: 1_000 });
+    assert.equal(await phase(), undefined, 'nothing was written while the cache lacked the device');
+
+    caches.devices.start();
+    await caches.devices.waitForSync();
+    await reconcileSession(ctx, run, { missingGraceMs: 0 });
+    assert.equal(await phase(), 'Active');
+  } finally {
+    await Promise.all(Object.values(caches).map((c) => c.stop()));
+  }
+});
 
 test('a kube-apiserver restart in the middle of creating 75 desks and their logins: no login refused, no object missed', async () => {
   if (process.env.HOTDESK_KUBECONFIG) return assert.rejects(cp.restartApiServer(), /existing cluster/);
