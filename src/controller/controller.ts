@@ -75,7 +75,7 @@ export function createController(opts: ControllerOptions): Manager {
   sessions.addHandler({ onDelete: (s) => ctx.statusWrites.forget(`session/${s.metadata.uid}`) });
   // Each reconcile writes through its own ReconcileContext's client: a shutdown past its grace,
   // or a lost lease, cancels the requests still in flight.
-  const run = (rc: ReconcileContext): HotDeskContext => ({ ...ctx, client: rc.client });
+  const run = (rc: ReconcileContext): HotDeskContext => ({ ...ctx, client: rc.client, logger: rc.logger });
   const sessionOptions = { missingGraceMs: opts.missingReferenceGraceMs ?? DEFAULT_MISSING_GRACE_MS };
   const ofPool = (pool: KubeObject) => (s: HotDeskSession & KubeObject) => {
     const ns = pool.metadata?.namespace;

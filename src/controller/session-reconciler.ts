@@ -21,7 +21,7 @@ export const DEFAULT_MISSING_GRACE_MS = 60_000;
 const CACHE_BEHIND_RETRY_MS = 1_000;
 
 /** What of the runtime's ReconcileContext the session reconciler uses. */
-export type SessionRun = Pick<ReconcileContext, 'namespace' | 'name' | 'signal' | 'client'>;
+export type SessionRun = Pick<ReconcileContext, 'namespace' | 'name' | 'signal' | 'client' | 'logger'>;
 
 /**
  * Admits, expires and ends sessions: reads the caches, lets decideSession plan, confirms every
@@ -31,7 +31,7 @@ export type SessionRun = Pick<ReconcileContext, 'namespace' | 'name' | 'signal' 
  */
 export async function reconcileSession(shared: HotDeskContext, run: SessionRun, opts: SessionReconcilerOptions): Promise<ReconcileOutcome> {
   // Writes go through the reconcile's client, so a shutdown or a lost lease cancels them.
-  const ctx: HotDeskContext = { ...shared, client: run.client };
+  const ctx: HotDeskContext = { ...shared, client: run.client, logger: run.logger };
   const ns = run.namespace ?? '';
   const session = ctx.caches.sessions.get(ns, run.name);
   if (!session) return;
@@ -50,7 +50,7 @@ export async function reconcileSession(shared: HotDeskContext, run: SessionRun, 
 
   for (const ref of plan.confirmAbsent) {
     if (await existsLive(ctx, ref.kind, ns, ref.name)) {
-      ctx.logger.debug({ session: run.name, [ref.kind]: ref.name }, 'the cache lacks an object the API server has; waiting for the cache');
+      ctx.logger.debug({ [ref.kind]: ref.name }, 'the cache lacks an object the API server has; waiting for the cache');
       return { requeueAfter: CACHE_BEHIND_RETRY_MS };
     }
   }

@@ -97,19 +97,20 @@ test('a device cache behind the API server never refuses a login: the session wa
     provisioning: informer(CORE_KINDS.configMap),
     deployments: informer(CORE_KINDS.deployment),
   };
+  const logger = createLogger('lagging-cache-test');
   const caught = [caches.pools, caches.users, caches.sessions, caches.provisioning, caches.deployments];
   for (const c of caught) c.start();
   const ctx: HotDeskContext = {
     client,
     recorder: new EventRecorder({ client, component: 'lagging-cache-test' }),
     metrics: new DomainMetrics(new Registry(), { devices: () => [], sessions: () => [], poolOfSession: () => undefined }),
-    logger: createLogger('lagging-cache-test'),
+    logger,
     now: () => new Date(),
     edgeImage: 'unused',
     statusWrites: new WriteMemo(),
     caches,
   };
-  const run = { namespace: ns, name: 's1', signal: new AbortController().signal, client };
+  const run = { namespace: ns, name: 's1', signal: new AbortController().signal, client, logger };
   const phase = async () => (await client.request<{ status?: { phase?: string } }>({ method: 'GET', path: objectPath(HOTDESK_KINDS.session, ns, 's1') })).status?.phase;
   try {
     await Promise.all(caught.map((c) => c.waitForSync()));
