@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createLogger } from '../log.ts';
-import { sleep } from './clock.ts';
+import { realClock, sleep, type Clock } from './clock.ts';
 import { EventRecorder } from './events.ts';
 import { Informer } from './informer.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -86,6 +86,8 @@ export interface ManagerOptions {
   reconcileErrorEventIntervalMs?: number;
   metrics?: RuntimeMetrics;
   logger?: Logger;
+  /** The one clock of queues, Events and the lease; a test may drive it by hand. */
+  clock?: Clock;
 }
 
 interface RunningController {
@@ -104,6 +106,7 @@ export class Manager {
   readonly recorder: EventRecorder;
   readonly logger: Logger;
   readonly identity: string;
+  readonly clock: Clock;
   private readonly opts: ManagerOptions;
   private readonly informers = new Map<string, Informer>();
   private readonly controllers: RunningController[] = [];
@@ -120,11 +123,12 @@ export class Manager {
 
   constructor(opts: ManagerOptions) {
     this.opts = opts;
-    this.client = new KubeClient(opts.kubeConfig);
+    this.client = new KubeClient(opts.kubeConfig, { fieldManager: opts.name });
     this.metrics = opts.metrics ?? new RuntimeMetrics();
     this.logger = opts.logger ?? createLogger(opts.name);
     this.identity = (opts.leaderElection && opts.leaderElection.identity) || `${hostname()}_${process.pid}`;
-    this.recorder = new EventRecorder({ client: this.client, component: opts.name, logger: this.logger });
+    this.clock = opts.clock ?? realClock;
+    this.recorder = new EventRecorder({ client: this.client, component: opts.name, logger: this.logger, clock: this.clock });
   }
 
   get port(): number {
@@ -142,7 +146,7 @@ export class Manager {
 
   add(spec: ControllerSpec): void {
     if (this.started) throw new Error('controllers must be added before start()');
-    const queue = new WorkQueue<string>({ ...spec.queue, listeners: [this.metrics.queueListener(spec.name)] });
+    const queue = new WorkQueue<string>({ clock: this.clock, ...spec.queue, listeners: [this.metrics.queueListener(spec.name)] });
     this.metrics.initController(spec.name);
     const forInformer = this.informer(spec.for, spec);
     const enqueue = (obj: KubeObject) => queue.add(keyOf(obj));
@@ -220,6 +224,7 @@ export class Manager {
       renewDeadlineMs: le.renewDeadlineMs,
       retryPeriodMs: le.retryPeriodMs,
       logger: this.logger,
+      clock: this.clock,
       onStartedLeading: () => {
         this.metrics.setLeader(le.name, true);
         this.startWorkers();
@@ -268,7 +273,7 @@ export class Manager {
     this.workStop?.abort();
     // The grace timer must not outlive a quick drain: it would keep the process up for the full grace.
     const graceOver = new AbortController();
-    const inTime = await Promise.race([drained.then(() => true), sleep(grace, graceOver.signal).then(() => false)]);
+    const inTime = await Promise.race([drained.then(() => true), sleep(grace, graceOver.signal, this.clock).then(() => false)]);
     graceOver.abort();
     if (!inTime) {
       this.logger.warn({ graceMs: grace }, 'reconciles still running after the grace period; cancelling them');
@@ -373,7 +378,7 @@ export class Manager {
     const { namespace, name } = splitKey(key);
     const obj = c.forInformer.get(namespace, name);
     if (!obj) return;
-    if (!this.errorEvents.take(`${c.spec.name}/${key}`, Date.now(), this.opts.reconcileErrorEventIntervalMs ?? 60_000)) return;
+    if (!this.errorEvents.take(`${c.spec.name}/${key}`, this.clock.now(), this.opts.reconcileErrorEventIntervalMs ?? 60_000)) return;
     void this.recorder.event(obj, 'Warning', 'ReconcileError', `${c.spec.name} reconcile failed, retrying with backoff: ${message}`);
   }
 }

@@ -9,6 +9,7 @@ import type { HotDeskContext } from '../../src/controller/context.ts';
 import { DomainMetrics } from '../../src/controller/domain-metrics.ts';
 import { reconcileSession } from '../../src/controller/session-reconciler.ts';
 import { WriteMemo } from '../../src/controller/write-memo.ts';
+import { Claims, deviceClaims, userClaims } from '../../src/api/conflicts.ts';
 import { SESSION_FINALIZER } from '../../src/api/labels.ts';
 import { createLogger } from '../../src/log.ts';
 import { collectionPath, CORE_KINDS, EventRecorder, Informer, isStatus, KubeClient, objectPath, type KindDescriptor, type KubeObject, type Manager } from '../../src/runtime/index.ts';
@@ -109,6 +110,7 @@ test('a device cache behind the API server never refuses a login: the session wa
     edgeImage: 'unused',
     statusWrites: new WriteMemo(),
     caches,
+    claims: { devices: new Claims<any>(deviceClaims), users: new Claims<any>(userClaims) },
   };
   const run = { namespace: ns, name: 's1', signal: new AbortController().signal, client, logger };
   const phase = async () => (await client.request<{ status?: { phase?: string } }>({ method: 'GET', path: objectPath(HOTDESK_KINDS.session, ns, 's1') })).status?.phase;
