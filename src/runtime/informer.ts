@@ -170,7 +170,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (left <= every) return sleep(Math.max(0, left), signal);
       await sleep(every, signal);
       if (signal.aborted) return;
-      if (await this.serverAnswers(signal, every)) {
+      if (await this.serverAnswers(signal)) {
         this.opts.logger?.info({ kind: this.kind.kind, failures: this.failures }, 'API server answers again; reconnecting');
         this.failures = 0;
         return;
@@ -179,9 +179,10 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   /** A one-item list: cheap, and it succeeds only when this kind is served and may be read. */
-  private async serverAnswers(signal: AbortSignal, timeoutMs: number): Promise<boolean> {
+  private async serverAnswers(signal: AbortSignal): Promise<boolean> {
     try {
-      await this.client.request({ method: 'GET', path: collectionPath(this.kind, this.opts.namespace), query: { ...this.selectors(), limit: 1 }, signal, timeoutMs: Math.max(timeoutMs, 1_000) });
+      // A server down refuses the connection at once; the timeout is for one too loaded to answer.
+      await this.client.request({ method: 'GET', path: collectionPath(this.kind, this.opts.namespace), query: { ...this.selectors(), limit: 1 }, signal, timeoutMs: 5_000 });
       return true;
     } catch {
       return false;
