@@ -13,6 +13,7 @@ import { decideDial, dialledDigits, type DialCodes } from './dial-decision.ts';
 import { EdgeMetrics } from './edge-metrics.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { LoginTracker } from './login-tracker.ts';
+import { pbxAddressMatcher } from './pbx-addresses.ts';
 import { PoolView, type CallerDesk } from './pool-view.ts';
 import { startProvisioningServer, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
 import { startProvisioningWorkers } from './provisioning-workers.ts';
@@ -90,7 +91,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     metrics: metrics.sipHook(),
     logger,
     // The PBX carries every phone's calls: limiting it per source would drop real traffic.
-    rateLimitExempt: (address) => address === view.pool()?.spec.pbx.host,
+    rateLimitExempt: pbxAddressMatcher(() => view.pool()?.spec.pbx.host, { onError: (pbx, err) => logger.warn({ pbx, err: String(err) }, 'could not resolve the PBX host') }),
     ...(opts.sipTimers ? { timers: opts.sipTimers } : {}),
   });
   new Resyncer({ proxy, view, registrations, status, metrics, logins, logger });
