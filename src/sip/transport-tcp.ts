@@ -71,8 +71,11 @@ export class StreamTransport implements SipTransport {
   listen(): Promise<SipAddress> {
     const tls = this.#options.tls;
     const server = tls
-      ? createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => this.#accept(socket))
+      // A handshake is held to the same deadline as a message: no slow TLS client holds a socket either.
+      ? createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: this.#options.messageDeadlineMs || 10_000 }, (socket) => this.#accept(socket))
       : createTcpServer((socket) => this.#accept(socket));
+    // Sockets still in their TLS handshake count too (the per-source cap applies once it is done).
+    if (this.#options.maxConnections !== undefined) server.maxConnections = this.#options.maxConnections;
     this.#server = server;
     // A failed TLS handshake surfaces here; it concerns one peer only.
     server.on('tlsClientError', () => {});
