@@ -75,7 +75,10 @@ export class StreamTransport implements SipTransport {
       ? createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: this.#options.messageDeadlineMs || 10_000 }, (socket) => this.#accept(socket))
       : createTcpServer((socket) => this.#accept(socket));
     // Sockets still in their TLS handshake count too (the per-source cap applies once it is done).
-    if (this.#options.maxConnections !== undefined) server.maxConnections = this.#options.maxConnections;
+    if (this.#options.maxConnections !== undefined && Number.isFinite(this.#options.maxConnections)) {
+      server.maxConnections = this.#options.maxConnections;
+      server.on('drop', (dropped) => this.#options.onConnectionRefused?.('total', { transport: this.protocol, address: dropped?.remoteAddress ?? '', port: dropped?.remotePort ?? 0 }));
+    }
     this.#server = server;
     // A failed TLS handshake surfaces here; it concerns one peer only.
     server.on('tlsClientError', () => {});
