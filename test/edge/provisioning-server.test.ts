@@ -104,8 +104,9 @@ test('strict Digest: a replayed header, a count going back, auth-int, -sess and 
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
-        const raw = res.headers['www-authenticate'];
-        resolve({ status: res.statusCode ?? 0, body, challenges: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw] });
+        // Raw: node:http joins repeated WWW-Authenticate fields into one string.
+        const challenges = res.rawHeaders.filter((_, i) => i % 2 === 1 && res.rawHeaders[i - 1]!.toLowerCase() === 'www-authenticate');
+        resolve({ status: res.statusCode ?? 0, body, challenges });
       });
     }).on('error', reject);
   });
