@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { benchIdleAccount } from './edge-fleet.ts';
 import { PBX_HOST } from './edge-login.ts';
 import { withEdgeFleet, type EdgeFleet } from './edge-setup.ts';
@@ -134,6 +135,17 @@ function register(i: number, socket: Socket): Buffer {
   ].join('\r\n'));
 }
 
+/** Datagrams the kernel dropped on a UDP socket bound to host:port, an IPv4 address (its receive buffer was full). */
+function udpDrops(port: number, host = '127.0.0.1'): number {
+  const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
+  const local = `${host.split('.').reverse().map((o) => hex(Number(o), 2)).join('')}:${hex(port, 4)}`;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[1] === local) return Number(fields.at(-1));
+  }
+  return 0;
+}
+
 /** A counter or gauge's value (summed over its series) from the edge's /metrics. */
 function metricSum(text: string, name: string, labels = ''): number {
   let total = 0;
@@ -152,7 +164,7 @@ interface Row {
 
 const pct = (kib: number) => `${((kib / POD_LIMIT_KIB) * 100).toFixed(0)} %`;
 
-export async function edgeLimits(fleet: EdgeFleet, opts: { floodBytes: number[]; floodRate: number; floodSeconds: number; registers: number; registerRate: number; registerSources: number }): Promise<string> {
+export async function edgeLimits(fleet: EdgeFleet, pbxPort: number, opts: { floodBytes: number[]; floodRate: number; floodSeconds: number; registers: number; registerRate: number; registerSources: number }): Promise<string> {
   const edgePort = fleet.edge.sipPort;
   const rows: Row[] = [];
   const idle = sampleRss(fleet.edge.pid).stop();
@@ -162,6 +174,7 @@ export async function edgeLimits(fleet: EdgeFleet, opts: { floodBytes: number[];
     const socket = await boundSocket(HOSTILE_HOST);
     const answers = countStatuses([socket]);
     const before = await fleet.edge.metricsText();
+    const dropsBefore = udpDrops(edgePort);
     const total = opts.floodRate * opts.floodSeconds;
     log(`flood: ${total} OPTIONS of ${bytes} bytes at ${opts.floodRate}/s from one source`);
     const rss = sampleRss(fleet.edge.pid);
@@ -176,7 +189,7 @@ export async function edgeLimits(fleet: EdgeFleet, opts: { floodBytes: number[];
       wallSeconds: wall,
       answers: [...answers].sort().map(([code, n]) => `${n}× ${code}`).join(', ') || 'none',
       peak,
-      note: `dropped as too large ${delta('sip_parse_errors_total', 'reason="message-too-large"')}, rate-limited ${delta('sip_rate_limited_total')}, 503 overload ${delta('sip_overload_rejections_total')}; at the end ${metricSum(after, 'sip_transactions')} transactions holding ${megabytes(metricSum(after, 'sip_transaction_bytes') / 1024)} MiB`,
+      note: `kernel drops ${udpDrops(edgePort) - dropsBefore}, dropped as too large ${delta('sip_parse_errors_total', 'reason="message-too-large"')}, rate-limited ${delta('sip_rate_limited_total')}, 503 overload ${delta('sip_overload_rejections_total')}; at the end ${metricSum(after, 'sip_transactions')} transactions holding ${megabytes(metricSum(after, 'sip_transaction_bytes') / 1024)} MiB`,
     });
     socket.close();
     // Let the flood's transactions end (32 s at most) before the next phase.
@@ -189,6 +202,8 @@ export async function edgeLimits(fleet: EdgeFleet, opts: { floodBytes: number[];
   const registers = Math.min(opts.registers, fleet.devices);
   log(`${registers} REGISTERs (one per desk) at ${opts.registerRate}/s from ${sockets.length} sources`);
   const before = await fleet.edge.metricsText();
+  const dropsBefore = udpDrops(edgePort);
+  const pbxDropsBefore = udpDrops(pbxPort, PBX_HOST);
   const rss = sampleRss(fleet.edge.pid);
   const wall = await paced(sockets, edgePort, registers, opts.registerRate, register);
   const deadline = Date.now() + 30_000;
@@ -202,7 +217,7 @@ export async function edgeLimits(fleet: EdgeFleet, opts: { floodBytes: number[];
     wallSeconds: wall,
     answers: [...answers].sort().map(([code, n]) => `${n}× ${code}`).join(', ') || 'none',
     peak,
-    note: `rate-limited ${metricSum(after, 'sip_rate_limited_total') - metricSum(before, 'sip_rate_limited_total')}, 503 overload ${metricSum(after, 'sip_overload_rejections_total') - metricSum(before, 'sip_overload_rejections_total')}`,
+    note: `kernel drops ${udpDrops(edgePort) - dropsBefore} at the edge and ${udpDrops(pbxPort, PBX_HOST) - pbxDropsBefore} at the PBX, rate-limited ${metricSum(after, 'sip_rate_limited_total') - metricSum(before, 'sip_rate_limited_total')}, 503 overload ${metricSum(after, 'sip_overload_rejections_total') - metricSum(before, 'sip_overload_rejections_total')}`,
   });
   for (const s of sockets) s.close();
 
@@ -231,7 +246,7 @@ export async function runEdgeLimitsBenchmark(): Promise<void> {
   };
   const pbx = await FakePbx.start(PBX_HOST);
   try {
-    const report = await withEdgeFleet({ devices, users: intOption('users', 2), pbx: { host: PBX_HOST, port: pbx.port } }, (fleet) => edgeLimits(fleet, opts));
+    const report = await withEdgeFleet({ devices, users: intOption('users', 2), pbx: { host: PBX_HOST, port: pbx.port } }, (fleet) => edgeLimits(fleet, pbx.port, opts));
     process.stdout.write(report);
   } finally {
     pbx.close();
