@@ -19,16 +19,26 @@ import { FakePbx } from './sip-phone.ts';
  *    per-source limit applies to each), answered 200 by a stand-in PBX: each passes through a
  *    transaction and a coalesced device status write.
  *
- * RSS is VmRSS sampled every 250 ms, of the edge process and of its whole tree (the provisioning
- * workers share the pod's limit), peak per phase.
+ * Sampled every 250 ms, peak per phase: VmRSS of the edge's SIP process, and the sum of Pss over
+ * its whole process tree (the provisioning workers share the pod's limit; Pss counts the pages
+ * they share, such as Node's own code, once, as the pod's memory cgroup does).
  */
 const log = (msg: string) => process.stderr.write(`[bench edge-limits ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const HOSTILE_HOST = '127.0.0.6';
 const POD_LIMIT_KIB = 256 * 1024;
 
 interface RssPeak {
+  /** VmRSS of the edge's SIP process. */
   edgeKiB: number;
+  /** Sum of Pss over the process tree: shared pages (Node's own code) counted once, as the pod's cgroup counts them. */
   treeKiB: number;
+}
+
+/** Proportional set size of a live process, in KiB, from /proc/<pid>/smaps_rollup. */
+function pssKiB(pid: number): number {
+  const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  if (!m) throw new Error(`/proc/${pid}/smaps_rollup has no Pss`);
+  return Number(m[1]);
 }
 
 /** Samples the edge's RSS until stopped; resolves with the peaks. */
@@ -40,7 +50,7 @@ function sampleRss(pid: number): { stop(): RssPeak } {
       let tree = 0;
       for (const p of processTree(pid)) {
         try {
-          tree += rssKiB(p);
+          tree += pssKiB(p);
         } catch {
           // gone meanwhile
         }
@@ -225,9 +235,9 @@ export async function edgeLimits(fleet: EdgeFleet, pbxPort: number, opts: { floo
     '',
     `### (d) Edge memory under floods — ${new Date().toISOString().slice(0, 10)}, ${machineDescription()}`,
     '',
-    `${fleet.devices} desks. Edge idle before the floods: ${megabytes(idle.edgeKiB)} MiB RSS (process tree with provisioning workers ${megabytes(idle.treeKiB)} MiB). Pod memory limit 256 MiB.`,
+    `${fleet.devices} desks. Edge idle before the floods: SIP process ${megabytes(idle.edgeKiB)} MiB RSS; process tree with the provisioning workers ${megabytes(idle.treeKiB)} MiB (sum of Pss). Pod memory limit 256 MiB.`,
     '',
-    '| phase | sent | wall s | answers | edge peak RSS MiB | tree peak RSS MiB | tree of limit | counted by the edge |',
+    '| phase | sent | wall s | answers | SIP process peak RSS MiB | tree peak Pss MiB | tree of limit | counted by the edge |',
     '| --- | ---: | ---: | --- | ---: | ---: | ---: | --- |',
     ...rows.map((r) => `| ${r.phase} | ${r.sent} | ${seconds(r.wallSeconds * 1000)} | ${r.answers} | ${megabytes(r.peak.edgeKiB)} | ${megabytes(r.peak.treeKiB)} | ${pct(r.peak.treeKiB)} | ${r.note} |`),
     '',
