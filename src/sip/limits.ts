@@ -19,6 +19,8 @@ export interface SipLimits {
   maxTransactions: number;
   /** Bytes of messages live transactions hold beyond which a new request is answered 503. */
   maxTransactionBytes: number;
+  /** Bytes one source's transactions may hold (the pool's PBX is not limited), a share of the above. */
+  maxTransactionBytesPerSource: number;
   /** Retry-After, in seconds, on a 503 for too many transactions. */
   overloadRetryAfterSeconds: number;
   /** TCP/TLS: once a message has begun, the whole of it must arrive within this long. */
@@ -38,6 +40,10 @@ export const DEFAULT_LIMITS: Readonly<SipLimits> = {
   // Held messages cost about three times their size in RSS (parsed copy, forwarded copy, response):
   // 24 MiB of them stays well inside a 256 Mi pod.
   maxTransactionBytes: 24 * 1024 * 1024,
+  // A quarter, so one source cannot spend the budget of all. A source sending at its whole rate
+  // limit (200/s, each held 32 s) stays inside it with messages up to about 950 bytes (a REGISTER
+  // is about 500); phones behind one NAT send far less often than that.
+  maxTransactionBytesPerSource: 6 * 1024 * 1024,
   overloadRetryAfterSeconds: 5,
   streamMessageDeadlineMs: 10_000,
   maxConnections: 8_192,

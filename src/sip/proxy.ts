@@ -123,7 +123,7 @@ export class SipProxy {
     this.#layer = new TransactionLayer(
       { send: (message, destination) => this.#send(message, destination), isReliable: (d) => d.transport !== 'udp' },
       this.#timers,
-      new TransactionBudget(this.#limits.maxTransactions, this.#limits.maxTransactionBytes),
+      new TransactionBudget(this.#limits.maxTransactions, this.#limits.maxTransactionBytes, this.#limits.maxTransactionBytesPerSource),
     );
     this.#metrics.observe?.({
       transactions: () => ({ server: this.#layer.serverCount, client: this.#layer.clientCount, bytes: this.#layer.held.bytes }),
@@ -291,13 +291,14 @@ export class SipProxy {
     if (request.method === 'ACK') return this.#receiveAck(request, source);
     const existing = this.#layer.matchServer(request);
     if (existing) return existing.receiveRetransmission();
-    if (!this.#layer.admits(request)) {
+    const budgetSource = this.#options.rateLimitExempt?.(source.address) ? undefined : source.address;
+    if (!this.#layer.admits(request, budgetSource)) {
       this.#metrics.overloaded?.();
       this.#send(overloadAnswer(request, this.#limits.overloadRetryAfterSeconds, randomTag()), this.#responseDestination(request, source)).catch(() => {});
       return;
     }
 
-    const tx = this.#layer.createServer(request, this.#responseDestination(request, source));
+    const tx = this.#layer.createServer(request, this.#responseDestination(request, source), budgetSource);
     if (tx === undefined) {
       // RFC 2543 peers without a branch cannot be matched; refuse rather than guess.
       const response = buildResponse(request, 400, { reason: 'Missing Via Branch' });

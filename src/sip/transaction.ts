@@ -371,9 +371,9 @@ export class TransactionLayer {
     return { transactions: this.#budget.transactions, bytes: this.#budget.bytes };
   }
 
-  /** Whether a server transaction for this new request fits in the budget. */
-  admits(request: SipRequest): boolean {
-    return this.#budget.admits(messageBytes(request));
+  /** Whether a server transaction for this new request fits in the budget (and in `source`'s share, if given). */
+  admits(request: SipRequest, source?: string): boolean {
+    return this.#budget.admits(messageBytes(request), source);
   }
 
   get serverCount(): number {
@@ -396,18 +396,21 @@ export class TransactionLayer {
     return key === undefined ? undefined : this.#servers.get(key);
   }
 
-  /** Undefined when the request has no usable Via branch (it then cannot be answered statefully). */
-  createServer(request: SipRequest, responseDestination: SipAddress): ServerTransaction | undefined {
+  /**
+   * Undefined when the request has no usable Via branch (it then cannot be answered statefully).
+   * `source`: the address whose share of the budget the transaction is charged to.
+   */
+  createServer(request: SipRequest, responseDestination: SipAddress, source?: string): ServerTransaction | undefined {
     const key = keyOfRequest(request);
     if (key === undefined) return undefined;
     const bytes = messageBytes(request);
     const tx = new ServerTransaction(request, responseDestination, key, this.#io, this.#settings, () => {
-      this.#budget.refund(bytes);
+      this.#budget.refund(bytes, source);
       if (this.#servers.get(key) === tx) this.#servers.delete(key);
     });
     // A request reusing a live key replaces it in the table; the replaced one is still charged
     // until its own timers end it.
-    this.#budget.charge(bytes);
+    this.#budget.charge(bytes, source);
     this.#servers.set(key, tx);
     return tx;
   }

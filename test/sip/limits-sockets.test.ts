@@ -51,9 +51,9 @@ function options(transport: 'UDP' | 'TCP', port: number, body = ''): Buffer {
   ].join('\r\n'));
 }
 
-async function udpClient() {
+async function udpClient(host = '127.0.0.1') {
   const socket = createSocket('udp4');
-  await new Promise<void>((res) => socket.bind(0, '127.0.0.1', () => res()));
+  await new Promise<void>((res) => socket.bind(0, host, () => res()));
   cleanups.push(() => new Promise<void>((res) => socket.close(() => res())));
   const received: SipMessage[] = [];
   socket.on('message', (data) => {
@@ -195,6 +195,19 @@ describe('bounded resources', () => {
     await eventually('six answers', () => phone.received.length === 6);
     assert.deepEqual(phone.received.map(statusOf).sort(), [200, 200, 200, 503, 503, 503]);
     assert.ok((await metric(/^sip_transaction_bytes (\d+)$/m)) <= 10_000);
+  });
+
+  it('keeps one source to its share of the bytes, so others are still served', async () => {
+    const { proxy } = await answeringProxy({ limits: { maxTransactionBytes: 100_000, maxTransactionBytesPerSource: 8_000 } });
+    const hostile = await udpClient();
+    const edge = proxy.address('udp').port;
+    for (let i = 0; i < 4; i++) await hostile.send(options('UDP', hostile.port, 'x'.repeat(3_000)), edge);
+    await eventually('four answers', () => hostile.received.length === 4);
+    assert.deepEqual(hostile.received.map(statusOf).sort(), [200, 200, 503, 503]);
+    const other = await udpClient('127.0.0.2');
+    await other.send(options('UDP', other.port, 'x'.repeat(3_000)), edge);
+    await eventually('the other source answered', () => other.received.length === 1);
+    assert.equal(statusOf(other.received[0]), 200);
   });
 
   it('counts requests dropped by the per-source rate limit', async () => {

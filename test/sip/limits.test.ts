@@ -111,6 +111,17 @@ describe('TransactionBudget', () => {
     assert.deepEqual([budget.transactions, budget.bytes], [1, 400]);
     assert.ok(budget.admits(600));
   });
+  it('keeps each source to its share, while sources not named (trusted, our own) count only in the total', () => {
+    const budget = new TransactionBudget(100, 1000, 400);
+    budget.charge(300, '10.0.0.1');
+    assert.equal(budget.admits(200, '10.0.0.1'), false, 'over the share');
+    assert.equal(budget.admits(200, '10.0.0.2'), true, 'another source has its own share');
+    assert.equal(budget.admits(600), true, 'a trusted source, only the total');
+    budget.charge(600);
+    assert.equal(budget.admits(200), false, 'the total still binds');
+    budget.refund(300, '10.0.0.1');
+    assert.equal(budget.admits(100, '10.0.0.1'), true);
+  });
   it('measures a message by its text and body', () => {
     const small = messageBytes(parsedRequest(OPTIONS()));
     const large = messageBytes(parsedRequest(OPTIONS('x'.repeat(60_000))));
