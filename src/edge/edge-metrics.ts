@@ -1,9 +1,20 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ConnectionRefusal } from '../sip/limits-connections.ts';
 import type { SipCoreReadings, SipMetricsHook } from '../sip/metrics.ts';
+import type { SipParseErrorReason } from '../sip/parse-error.ts';
+import type { FramingProblem } from '../sip/transport-tcp.ts';
 import type { ProvisioningResult } from './provisioning-server.ts';
 
 export type FeatureCode = 'login' | 'logout';
 export type FeatureResult = 'success' | 'wrong_pin' | 'locked_out' | 'not_permitted' | 'unknown_user' | 'refused' | 'abandoned' | 'error' | 'not_logged_in';
+
+const PARSE_ERROR_REASONS = [
+  'bad-start-line', 'unsupported-version', 'bad-header-line', 'too-many-headers', 'message-too-large', 'missing-header',
+  'bad-header-value', 'bad-content-length', 'cseq-method-mismatch', 'incomplete',
+] as const satisfies readonly SipParseErrorReason[];
+// A reason added to SipParseErrorReason and not listed above fails to compile here.
+const EVERY_REASON_LISTED: [Exclude<SipParseErrorReason, (typeof PARSE_ERROR_REASONS)[number]>] extends [never] ? true : never = true;
+void EVERY_REASON_LISTED;
 
 /**
  * The edge's metrics. Labels are methods, status codes, feature names and outcomes: never a user,
@@ -83,8 +94,14 @@ export class EdgeMetrics {
         for (const [transport, open] of Object.entries(readings()?.connections() ?? {})) this.set({ transport }, open);
       },
     });
+    // Every series at zero from the start: a rate over a series that never existed draws nothing.
     this.sipRateLimited.inc(0);
     this.sipOverloaded.inc(0);
+    for (const reason of PARSE_ERROR_REASONS) this.sipParseErrors.inc({ reason }, 0);
+    for (const transport of ['tcp', 'tls']) {
+      for (const problem of ['too_large', 'deadline'] satisfies FramingProblem[]) this.sipFramingErrors.inc({ transport, problem }, 0);
+      for (const reason of ['total', 'per_source'] satisfies ConnectionRefusal[]) this.sipConnectionsRefused.inc({ transport, reason }, 0);
+    }
   }
 
   sipHook(): SipMetricsHook {
