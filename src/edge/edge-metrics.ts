@@ -6,7 +6,7 @@ import type { FramingProblem } from '../sip/transport-tcp.ts';
 import type { ProvisioningResult } from './provisioning-server.ts';
 
 export type FeatureCode = 'login' | 'logout';
-export type FeatureResult = 'success' | 'wrong_pin' | 'locked_out' | 'not_permitted' | 'unknown_user' | 'refused' | 'abandoned' | 'error' | 'not_logged_in';
+export type FeatureResult = 'success' | 'wrong_pin' | 'locked_out' | 'busy' | 'not_permitted' | 'unknown_user' | 'refused' | 'abandoned' | 'error' | 'not_logged_in';
 
 const PARSE_ERROR_REASONS = [
   'bad-start-line', 'unsupported-version', 'bad-header-line', 'too-many-headers', 'message-too-large', 'missing-header',
