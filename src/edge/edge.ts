@@ -17,7 +17,7 @@ import { EdgeMetrics } from './edge-metrics.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { IvrCallGate, type IvrCallLimits } from './ivr-call-gate.ts';
 import { LoginTracker } from './login-tracker.ts';
-import { PbxAddresses } from './pbx-addresses.ts';
+import { HostAddresses, isFromPbx } from './pbx-addresses.ts';
 import { PinAttempts } from './pin-attempts.ts';
 import { PoolView, type CallerDesk } from './pool-view.ts';
 import { startProvisioningServer, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
@@ -99,7 +99,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const secrets = new SecretReader(client, opts.namespace);
   const status = new EdgeStatusWriter(client, opts.namespace);
   const registrations = new RegistrationTable();
-  const pbxAddresses = new PbxAddresses((err) => logger.warn({ err: String(err) }, 'could not resolve the PBX host'));
+  // One resolver of the PBX's host for the rate-limit exemption and for telling its requests apart.
+  const pbxAddresses = new HostAddresses({ onError: (pbx, err) => logger.warn({ pbx, err: String(err) }, 'could not resolve the PBX host') });
   const logins = new LoginTracker(metrics);
   const prompts = opts.prompts ?? (await loadPrompts());
   const proxy = new SipProxy({
@@ -110,12 +111,11 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     metrics: metrics.sipHook(),
     logger,
     // The PBX carries every phone's calls: limiting it per source would drop real traffic.
-    rateLimitExempt: (address) => address === view.pool()?.spec.pbx.host,
+    rateLimitExempt: (address) => pbxAddresses.matches(view.pool()?.spec.pbx.host, address),
     // Whatever the handler decides, a phone's identity claims and routes never reach the PBX.
     filterForwarded: (forwarded, source, inDialog) => {
       const pool = view.pool();
-      if (pool) pbxAddresses.track(pool.spec.pbx.host);
-      if (pool && pbxAddresses.isPbx(source, pool.spec.pbx.port)) return;
+      if (pool && isFromPbx(pbxAddresses, pool.spec.pbx, source)) return;
       stripPhoneClaims(forwarded, { poolHeaders: pool ? [pool.spec.emergency.callerIdHeader] : [], inDialog });
     },
     ...(opts.sipTimers ? { timers: opts.sipTimers } : {}),
@@ -233,7 +233,6 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       res.send(503, { reason: 'Hot desk pool not available' });
       return;
     }
-    pbxAddresses.track(pool.spec.pbx.host);
     if (req.method === 'REGISTER') {
       const outcome = await req.proxy(towardsPbx(pool, req, undefined));
       if (outcome.response && outcome.status >= 200 && outcome.status < 300) onRegisterAnswered(req, outcome.response);
@@ -244,7 +243,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       return;
     }
     const fromUser = req.from?.uri.user ?? '';
-    const attributed: Caller = pbxAddresses.isPbx(req.source, pool.spec.pbx.port) ? { kind: 'other' } : attributeCaller(registrations.flow(req.flow), fromUser, view);
+    const attributed: Caller = isFromPbx(pbxAddresses, pool.spec.pbx, req.source) ? { kind: 'other' } : attributeCaller(registrations.flow(req.flow), fromUser, view);
     if (req.method !== 'INVITE') {
       // Not a call: nothing for the edge to decide. The PBX authenticates what the edge did not prove.
       await req.proxy(towardsPbx(pool, req, attributed.kind === 'desk' ? attributed : undefined));
