@@ -9,14 +9,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RtpPhone } from './rtp-phone.ts';
 import { expectPassed, startSipp } from './sipp.ts';
-import { BOB, eventually, metricValue, startStack, type Stack } from './stack.ts';
+import { BOB, eventually, metricValue, registerThroughEdge, startStack, type Stack } from './stack.ts';
 
 const ADVERTISED = '127.0.0.2';
 const RTP_RANGE = { min: 41000, max: 41062 };
 
 let stack: Stack;
+/** Each desk's SIPp port: its calls come on the flow its REGISTER (through the edge) proved. */
+const deskPort: Record<string, number> = {};
 before(async () => {
   stack = await startStack({ namespace: 'e2e-ivr-interop', edgeHost: '0.0.0.0', advertisedHost: ADVERTISED, rtpPortRange: RTP_RANGE });
+  deskPort['HD0001'] = await registerThroughEdge(stack, 'HD0001');
+  deskPort['HD0002'] = await registerThroughEdge(stack, 'HD0002');
 });
 after(async () => {
   await stack?.stop();
@@ -34,7 +38,7 @@ describe('feature-code calls from phones that hold and that insist on SRTP', { t
   it('answers a hold re-INVITE with 200 on the same advertised RTP port, and the call ends normally', async () => {
     const media = await RtpPhone.open();
     try {
-      const call = await startSipp({ scenario: 'feature-call-hold.xml', remote: stack.edgeAddress, service: `*77*${BOB.extension}*`, keys: { caller: 'HD0002', rtp_port: media.port }, timeoutSeconds: 30 });
+      const call = await startSipp({ scenario: 'feature-call-hold.xml', port: deskPort['HD0002']!, remote: stack.edgeAddress, service: `*77*${BOB.extension}*`, keys: { caller: 'HD0002', rtp_port: media.port }, timeoutSeconds: 30 });
       const result = await expectPassed(call, 'hold call');
       const answers = received(result.messages).filter((m) => m.startsWith('SIP/2.0 200') && /CSeq:\s*\d+ INVITE/i.test(m));
       assert.equal(answers.length >= 2, true, `two 200s to INVITEs, got ${answers.length}:\n${result.messages.slice(-4000)}`);
@@ -54,7 +58,7 @@ describe('feature-code calls from phones that hold and that insist on SRTP', { t
   });
 
   it('refuses an SRTP-only offer with 488 and a Warning, counted as srtp_required and not as an error', async () => {
-    const call = await startSipp({ scenario: 'feature-call-srtp.xml', remote: stack.edgeAddress, service: `*77*${BOB.extension}*`, keys: { caller: 'HD0001', rtp_port: 40000 }, timeoutSeconds: 20 });
+    const call = await startSipp({ scenario: 'feature-call-srtp.xml', port: deskPort['HD0001']!, remote: stack.edgeAddress, service: `*77*${BOB.extension}*`, keys: { caller: 'HD0001', rtp_port: 40000 }, timeoutSeconds: 20 });
     const result = await expectPassed(call, 'SRTP call');
     assert.match(result.messages, /Warning:\s*399 127\.0\.0\.2 "SRTP not supported/i);
     const metrics = await stack.metrics();
