@@ -150,11 +150,13 @@ async function answerFeatureCall(
     infoRes.send(key ? 200 : 415);
   });
   dialog.on('bye', () => void ivr.close());
-  // Hold, resume or a session refresh: answered on the same RTP port, with the new direction.
+  // Hold, resume or a session refresh: answered on the same RTP port, with the new direction; a
+  // re-INVITE without an offer gets our current description as the offer (RFC 3264 section 8).
+  let currentSdp = opened.answerSdp;
   dialog.on('reinvite', (reinvite, reinviteRes) => {
     const offer = reinvite.message.body.toString('utf8');
     if (offer.trim() === '') {
-      dialog.acceptReinvite(reinvite, reinviteRes, opened.answerSdp);
+      dialog.acceptReinvite(reinvite, reinviteRes, currentSdp);
       return;
     }
     const reanswer = answerOffer(offer, { localAddress: deps.mediaAddress, localPort: ivr.local.port, sessionId, sessionVersion: sessionVersion + 1 });
@@ -166,6 +168,7 @@ async function answerFeatureCall(
     sessionVersion++;
     const media = reanswer.media;
     ivr.setMedia({ codecPt: media.codec.payloadType, codec: media.codec.name, ...(media.telephoneEventPayloadType !== undefined ? { dtmfPt: media.telephoneEventPayloadType } : {}) });
+    currentSdp = reanswer.sdp;
     dialog.acceptReinvite(reinvite, reinviteRes, reanswer.sdp);
   });
 
