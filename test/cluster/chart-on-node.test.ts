@@ -1,7 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startCluster, type Cluster } from '../../src/cluster/cluster.ts';
+import { NODE_IP, startCluster, type Cluster } from '../../src/cluster/cluster.ts';
+import { OFFICE_NETNS, OFFICE_PHONE_IP, PBX_IP, startOfficeNetwork, type OfficeNetwork } from '../../src/cluster/office-network.ts';
+import { runCommand } from '../../src/envtest/command.ts';
+import { startPbx, type Pbx } from './pbx.ts';
 import { eventually } from '../support/eventually.ts';
 
 // The operator as shipped, on a one-node cluster whose pods really run: the image built from the
@@ -21,6 +24,8 @@ interface Pod {
 }
 
 let cluster: Cluster;
+let office: OfficeNetwork | undefined;
+let pbx: Pbx | undefined;
 
 async function kubectl(args: string[], opts: { input?: string; namespace?: string } = {}): Promise<string> {
   const r = await cluster.kubectl(args, opts);
@@ -73,6 +78,8 @@ describe('the chart on a one-node cluster', { concurrency: false }, () => {
   }, { timeout: COLD_START_MS });
 
   after(async () => {
+    await pbx?.stop();
+    await office?.stop();
     await cluster?.stop();
   });
 
@@ -150,4 +157,32 @@ describe('the chart on a one-node cluster', { concurrency: false }, () => {
     assert.ok(holder);
   });
 
+  test('a desk phone behind an office NAT registers through the edge Service to a Kamailio PBX', async () => {
+    office = await startOfficeNetwork();
+    pbx = await startPbx();
+    const pool = 'london-office';
+    await kubectl(['patch', 'hotdeskpool', pool, '--type=merge', '-p', JSON.stringify({ spec: { pbx: { host: PBX_IP, port: 5060, transport: 'udp' } } })]);
+    const selector = `${EDGE},hotdesk.io/pool=${pool}`;
+    const deployment = (await kubectl(['get', 'deployments', '-l', selector, '-o', 'name'])).trim();
+    assert.ok(deployment, `no edge Deployment for ${pool}`);
+    // The pool's PBX is part of the edge's configuration: its pods roll to the new one.
+    await eventually('the edge rolled to the new PBX', async () => {
+      const d = JSON.parse(await kubectl(['get', deployment, '-o', 'json'])) as { metadata: { generation: number }; spec: { replicas: number }; status: { observedGeneration?: number; updatedReplicas?: number; readyReplicas?: number; replicas?: number } };
+      const podsNow = await pods('default', selector);
+      return d.status.observedGeneration === d.metadata.generation && d.status.updatedReplicas === d.spec.replicas && d.status.readyReplicas === d.spec.replicas && podsNow.length === d.spec.replicas;
+    }, 240_000, 1_000);
+    const service = JSON.parse(await kubectl(['get', 'services', '-l', selector, '-o', 'json'])) as { items: Array<{ spec: { ports: Array<{ name: string; protocol: string; nodePort?: number }> } }> };
+    const nodePort = service.items[0]?.spec.ports.find((p) => p.protocol === 'UDP')?.nodePort;
+    assert.ok(nodePort, 'the edge Service has a UDP node port');
+
+    const phone = await runCommand('nsenter', [`--net=/run/netns/${OFFICE_NETNS}`, process.execPath, join(REPO_ROOT, 'test/cluster/office-phone.ts'), OFFICE_PHONE_IP, NODE_IP, String(nodePort), 'HD0002', 'example.3cx.eu']);
+    assert.equal(phone.code, 0, `phone failed: ${phone.stderr}`);
+    assert.deepEqual(JSON.parse(phone.stdout.trim().split('\n').at(-1) ?? '{}'), { status: 200, reason: 'OK' }, pbx.log());
+    assert.match(pbx.log(), /PBX got REGISTER sip:example\.3cx\.eu from sip:HD0002@example\.3cx\.eu/);
+    // The edge records where the desk registered from.
+    await eventually('desk-3f-14 shows its registration', async () => {
+      const device = JSON.parse(await kubectl(['get', 'hotdeskdevice', 'desk-3f-14', '-o', 'json'])) as { status?: { registration?: { identity?: string } } };
+      return device.status?.registration?.identity === 'HD0002';
+    }, 30_000, 500);
+  });
 });
