@@ -25,6 +25,7 @@ interface Pod {
 
 let cluster: Cluster;
 let office: OfficeNetwork | undefined;
+let edgeNodePort: number | undefined;
 let pbx: Pbx | undefined;
 
 async function kubectl(args: string[], opts: { input?: string; namespace?: string } = {}): Promise<string> {
@@ -64,6 +65,13 @@ async function controllerSettled(): Promise<{ names: string[]; holder: string }>
 async function sessionUids(): Promise<string[]> {
   const list = JSON.parse(await kubectl(['get', 'hotdesksessions', '-A', '-o', 'json'])) as { items: Array<{ metadata: { uid: string } }> };
   return list.items.map((s) => s.metadata.uid).sort();
+}
+
+/** The office phone registers desk-3f-14's idle account through the edge Service's node port. */
+async function registerFromOffice(): Promise<{ status: number; reason: string }> {
+  const phone = await runCommand('nsenter', [`--net=/run/netns/${OFFICE_NETNS}`, process.execPath, join(REPO_ROOT, 'test/cluster/office-phone.ts'), OFFICE_PHONE_IP, NODE_IP, String(edgeNodePort), 'HD0002', 'example.3cx.eu']);
+  assert.equal(phone.code, 0, `phone failed: ${phone.stderr}`);
+  return JSON.parse(phone.stdout.trim().split('\n').at(-1) ?? '{}') as { status: number; reason: string };
 }
 
 const chartArgs = () => [
@@ -175,14 +183,29 @@ describe('the chart on a one-node cluster', { concurrency: false }, () => {
     const nodePort = service.items[0]?.spec.ports.find((p) => p.protocol === 'UDP')?.nodePort;
     assert.ok(nodePort, 'the edge Service has a UDP node port');
 
-    const phone = await runCommand('nsenter', [`--net=/run/netns/${OFFICE_NETNS}`, process.execPath, join(REPO_ROOT, 'test/cluster/office-phone.ts'), OFFICE_PHONE_IP, NODE_IP, String(nodePort), 'HD0002', 'example.3cx.eu']);
-    assert.equal(phone.code, 0, `phone failed: ${phone.stderr}`);
-    assert.deepEqual(JSON.parse(phone.stdout.trim().split('\n').at(-1) ?? '{}'), { status: 200, reason: 'OK' }, pbx.log());
+    edgeNodePort = nodePort;
+    assert.deepEqual(await registerFromOffice(), { status: 200, reason: 'OK' }, pbx.log());
     assert.match(pbx.log(), /PBX got REGISTER sip:example\.3cx\.eu from sip:HD0002@example\.3cx\.eu/);
     // The edge records where the desk registered from.
     await eventually('desk-3f-14 shows its registration', async () => {
       const device = JSON.parse(await kubectl(['get', 'hotdeskdevice', 'desk-3f-14', '-o', 'json'])) as { status?: { registration?: { identity?: string } } };
       return device.status?.registration?.identity === 'HD0002';
     }, 30_000, 500);
+  });
+
+  test('deleting an edge pod: the phone registers again through the Service, and no session is lost', async () => {
+    assert.ok(edgeNodePort, 'the previous test found the edge Service');
+    const selector = `${EDGE},hotdesk.io/pool=london-office`;
+    const sessions = await sessionUids();
+    const [victim] = await pods('default', selector);
+    assert.ok(victim);
+    await kubectl(['delete', 'pod', victim.metadata.name, '--wait=true']);
+    await eventually('the edge back at full strength', async () => {
+      const now = (await pods('default', selector)).filter((p) => p.status.phase === 'Running');
+      return now.length === 2 && now.every(ready) && !now.some((p) => p.metadata.name === victim.metadata.name);
+    }, 180_000, 1_000);
+    // Whichever pod the Service picks, the phone gets through.
+    for (let i = 0; i < 3; i++) assert.deepEqual(await registerFromOffice(), { status: 200, reason: 'OK' }, pbx?.log());
+    assert.deepEqual(await sessionUids(), sessions);
   });
 });
