@@ -1,9 +1,20 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const PACKAGE_VERSION = packageVersion();
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -34,6 +45,18 @@ export class ApiError extends Error {
   }
 }
 
+export interface KubeClientOptions {
+  /**
+   * Names this program's writes in managedFields: sent on every POST, PUT and PATCH that does not
+   * name its own, so no write of ours shows up as an anonymous "Go-http-client" or "unknown".
+   */
+  fieldManager?: string;
+  /** Sent as User-Agent, so the API server's audit log and metrics can tell our requests apart. */
+  userAgent?: string;
+}
+
+const WRITE_METHODS: ReadonlySet<RequestOptions['method']> = new Set(['POST', 'PUT', 'PATCH']);
+
 export function isStatus(err: unknown, code: number): boolean {
   return err instanceof ApiError && err.statusCode === code;
 }
@@ -50,18 +73,37 @@ export interface WatchEvent<T = unknown> {
  */
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
+  readonly fieldManager: string | undefined;
+  readonly userAgent: string;
   private readonly server: URL;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: KubeConfig, opts: KubeClientOptions = {}) {
     this.kubeConfig = kubeConfig;
+    this.fieldManager = opts.fieldManager;
+    this.userAgent = opts.userAgent ?? programUserAgent(opts.fieldManager ?? 'hotdesk-operator');
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
   }
 
+  /**
+   * One request, bounded in total by timeoutMs (default 30 s): connecting, the TLS handshake, the
+   * answer and its body all count. A socket idle timeout alone would let a request whose connection
+   * never completes wait far past a caller's deadline (a leader's renewal, for one).
+   */
   async request<T>(opts: RequestOptions): Promise<T> {
-    const res = await this.open({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
-    const text = await readBody(res, opts.signal);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    let res: http.IncomingMessage;
+    let text: string;
+    try {
+      res = await this.open({ ...opts, signal, timeoutMs: undefined });
+      text = await readBody(res, signal);
+    } catch (err) {
+      if (deadline.aborted && !opts.signal?.aborted) throw new Error(`${opts.method} ${opts.path}: timed out after ${timeoutMs} ms`);
+      throw err;
+    }
     const parsed = parseJson(text);
     const code = res.statusCode ?? 0;
     if (code < 200 || code >= 300) throw new ApiError(code, parsed, `${opts.method} ${opts.path}`);
@@ -116,7 +158,8 @@ export class KubeClient {
   private async open(opts: RequestOptions): Promise<http.IncomingMessage> {
     const url = new URL(this.server.pathname.replace(/\/$/, '') + opts.path, this.server);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const reqOpts: https.RequestOptions = { method: opts.method, headers: { accept: 'application/json' } };
+    if (this.fieldManager && WRITE_METHODS.has(opts.method) && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', this.fieldManager);
+    const reqOpts: https.RequestOptions = { method: opts.method, headers: { accept: 'application/json', 'user-agent': this.userAgent } };
     await this.kubeConfig.applyToHTTPSOptions(reqOpts);
     let payload: string | undefined;
     if (opts.body !== undefined) {
@@ -138,13 +181,29 @@ export class KubeClient {
   }
 }
 
+/** "<program>/<version> (linux/x64) node/<version>", the shape kubectl and client-go send. */
+export function programUserAgent(program: string): string {
+  return `${program}/${PACKAGE_VERSION} (${process.platform}/${process.arch}) node/${process.versions.node}`;
+}
+
 function readBody(res: http.IncomingMessage, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    const onAbort = () => {
+      res.destroy();
+      reject(new Error('aborted'));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-    signal?.addEventListener('abort', () => res.destroy(), { once: true });
+    res.on('end', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    res.on('error', (err) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(err);
+    });
   });
 }
 
