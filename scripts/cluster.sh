@@ -27,7 +27,7 @@ until [ "$("${K[@]}" get deployments -l app.kubernetes.io/component=edge -o name
 log "samples applied, edge Deployments Available after $(( $(date +%s) - started )) s"
 "${K[@]}" get hotdesk
 "${K[@]}" get pods -A -o wide
-sip_port=$("${K[@]}" get service -l app.kubernetes.io/component=edge -o jsonpath='{.items[0].spec.ports[?(@.protocol=="UDP")].nodePort}' 2>/dev/null || true)
+sip_port=$("${K[@]}" get service -l app.kubernetes.io/component=edge,hotdesk.io/pool=london-office -o jsonpath='{.items[0].spec.ports[?(@.protocol=="UDP")].nodePort}' 2>/dev/null || true)
 cat <<TEXT
 
 The cluster runs in the network namespace $NETNS; nothing of it is reachable from outside that
