@@ -28,14 +28,15 @@ log "samples applied, edge Deployments Available after $(( $(date +%s) - started
 "${K[@]}" get hotdesk
 "${K[@]}" get pods -A -o wide
 sip_port=$("${K[@]}" get service -l app.kubernetes.io/component=edge,hotdesk.io/pool=london-office -o jsonpath='{.items[0].spec.ports[?(@.protocol=="UDP")].nodePort}' 2>/dev/null || true)
+[ -n "$sip_port" ] || sip_port="<the edge Service's node port>"
 cat <<TEXT
 
 The cluster runs in the network namespace $NETNS; nothing of it is reachable from outside that
 namespace, and nothing in it routes off this machine. Run things there:
 
-  scripts/cluster-kubectl.sh get hotdesk               # kubectl (add "helm" first for helm)
+  scripts/cluster-kubectl.sh get hotdesk               # kubectl as root (add "helm" first for helm)
   nsenter --net=/run/netns/$NETNS baresip              # a softphone next to the node
-      outbound proxy $NODE_IP:${sip_port:-<the edge Service's NodePort>} (udp), account HD0001 @ example.3cx.eu,
+      outbound proxy $NODE_IP:$sip_port (udp), account HD0001 @ example.3cx.eu,
       password sample-only-change-me-hd0001; dial *77*101* and PIN 2468# to log in as alice.
       (The samples' PBX, pbx.example.com, is not reachable from the namespace: point
       spec.pbx.host of pool london-office at a PBX you run there.)
