@@ -6,7 +6,12 @@ set -euo pipefail
 # prometheus brings promtool; espeak-ng and sox make the voice prompts; wrk and nginx are the
 # provisioning benchmark's load generator and baseline; curl is the provisioning tests' Digest
 # client and openssl makes their throwaway TLS certificate.
-PACKAGES=(sip-tester baresip-core kamailio prometheus espeak-ng sox wrk nginx-light procps iproute2 curl openssl)
+# The one-node cluster (scripts/cluster-up.sh) runs containerd with runc and the CNI plugins;
+# kube-proxy drives iptables and conntrack; the image is built by buildah on a base from mmdebstrap.
+PACKAGES=(sip-tester baresip-core kamailio prometheus espeak-ng sox wrk nginx-light procps iproute2 curl openssl
+  containerd runc containernetworking-plugins iptables conntrack buildah mmdebstrap)
+# Named packages instead of the whole list: `ensure-debs.sh espeak-ng sox` (npm run demo needs only those).
+[ $# -gt 0 ] && PACKAGES=("$@")
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -17,7 +22,7 @@ echo "ensure-debs: installing ${missing[*]}" >&2
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 # Debian starts packaged daemons on install; tests start their own on loopback ports.
-for svc in kamailio nginx prometheus; do
+for svc in kamailio nginx prometheus containerd; do
   command -v systemctl >/dev/null && $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done

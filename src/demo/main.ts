@@ -12,6 +12,7 @@ const { runCommand } = await import('../envtest/command.ts');
 const { createController } = await import('../controller/controller.ts');
 const { startEdge } = await import('../edge/edge.ts');
 const { ScriptedPhone } = await import('./scripted-phone.ts');
+const { freeLoopbackPort } = await import('../envtest/ports.ts');
 const { startStandInPbx } = await import('./standin-pbx.ts');
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -23,6 +24,31 @@ const serve = process.argv.includes('--serve');
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
 const step = (text: string) => say(`\n==> ${text}`);
+
+// `kubectl get hotdesk` without the pools: a pool's READY column counts its edge pods, and here
+// the edge is a local process, so a pool would look not ready while everything works.
+const DESK_RESOURCES = 'hotdeskdevices,hotdeskusers,hotdesksessions';
+const POOLS_NOTE = [
+  '    (Pools are left out: their READY column counts edge pods, and in this demo the edge runs as',
+  '    a local process, not in pods, so a pool would look not ready while its edge serves. On a',
+  '    cluster (`npm run cluster`) the pool is Ready when its edge pods are.)',
+].join('\n');
+
+/**
+ * Starts the edge with SIP over UDP and TCP on one port, the one phones are told: the kernel picks
+ * a port free for both, and another process may take it before the edge binds, so a taken port
+ * is tried again with another.
+ */
+async function startEdgeOnOnePort(attempts = 5): ReturnType<typeof startEdge> {
+  for (let attempt = 1; ; attempt++) {
+    const sipPort = await freeLoopbackPort();
+    try {
+      return await startEdge({ kubeConfig: cp.kubeConfig, namespace: 'default', pool: POOL, host: '127.0.0.1', sipPort, httpPort: 0, metricsPort: 0 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === attempts) throw err;
+    }
+  }
+}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -67,10 +93,10 @@ try {
   }));
   say(`    (pool ${POOL} patched to use a stand-in PBX on 127.0.0.1:${pbx.port})`);
 
-  step(`Starting the edge for pool ${POOL}`);
-  const edge = await startEdge({ kubeConfig: cp.kubeConfig, namespace: 'default', pool: POOL, host: '127.0.0.1', sipPort: 0, httpPort: 0, metricsPort: 0 });
+  step(`Starting the edge for pool ${POOL}, as a local process (on a cluster it runs in the pool's edge pods)`);
+  const edge = await startEdgeOnOnePort();
   cleanups.push(() => edge.stop());
-  say(`    SIP udp/tcp 127.0.0.1:${edge.sipPort}, provisioning http://127.0.0.1:${edge.httpPort}/, metrics http://127.0.0.1:${edge.metricsPort}/metrics`);
+  say(`    SIP udp and tcp 127.0.0.1:${edge.sipPort}, provisioning http://127.0.0.1:${edge.httpPort}/, metrics http://127.0.0.1:${edge.metricsPort}/metrics`);
   // Phones must be told the ports this edge really listens on: they go into every rendered file.
   await kubectl('patch', 'hotdeskpool', POOL, '--type=merge', '-p', JSON.stringify({ spec: { edge: { sipPort: edge.sipPort, httpPort: edge.httpPort, metricsPort: edge.metricsPort } } }));
 
@@ -79,8 +105,9 @@ try {
     return data && Object.values(data).some((c) => c.includes(IDLE_ACCOUNT) && c.includes(`127.0.0.1:${edge.sipPort}`)) ? data : undefined;
   });
 
-  step('kubectl get hotdesk (before)');
-  say((await kubectl('get', 'hotdesk')).trimEnd());
+  step(`kubectl get ${DESK_RESOURCES} (before)`);
+  say((await kubectl('get', DESK_RESOURCES)).trimEnd());
+  say(POOLS_NOTE);
 
   step(`A phone at ${DESK} registers as ${IDLE_ACCOUNT} through the edge`);
   const phone = await ScriptedPhone.start({ identity: IDLE_ACCOUNT, domain: 'example.3cx.eu', edge: { host: '127.0.0.1', port: edge.sipPort } });
@@ -105,8 +132,8 @@ try {
     return Object.values(data).some((c) => c.includes(`"${USER.extension}"`) || c.includes(`>${USER.extension}<`) || c.includes(`= ${USER.extension}`)) ? data : undefined;
   });
 
-  step('kubectl get hotdesk (after)');
-  say((await kubectl('get', 'hotdesk')).trimEnd());
+  step(`kubectl get ${DESK_RESOURCES} (after)`);
+  say((await kubectl('get', DESK_RESOURCES)).trimEnd());
 
   step(`What changed in ${DESK}'s provisioning file (the password stays a placeholder; the edge fills it in when the phone fetches the file)`);
   const dir = mkdtempSync(join(tmpdir(), 'hotdesk-demo-'));
@@ -120,9 +147,9 @@ try {
 
   if (serve) {
     step('Serving until Ctrl-C. Point a softphone at the edge:');
-    say(`    outbound proxy  127.0.0.1:${edge.sipPort} (udp)   account HD0001 @ example.3cx.eu, password sample-only-change-me-hd0001`);
+    say(`    outbound proxy  127.0.0.1:${edge.sipPort} (udp or tcp)   account HD0001 @ example.3cx.eu, password sample-only-change-me-hd0001`);
     say(`    dial *77*101* and PIN 2468# to log in as alice; *77*5* to log out; 911 is always allowed`);
-    say(`    KUBECONFIG=${cp.kubeconfigPath} kubectl get hotdesk`);
+    say(`    KUBECONFIG=${cp.kubeconfigPath} kubectl get hotdesk   (a pool's READY counts edge pods; the demo has none)`);
     await new Promise(() => undefined);
   }
   step('Done. Everything started here is stopped again.');
@@ -131,4 +158,6 @@ try {
   process.exitCode = 1;
 } finally {
   await cleanup();
+  // An edge start that lost its port to another process may have left watches open.
+  process.exit();
 }

@@ -16,6 +16,8 @@ export interface ScriptedPhoneOptions {
   domain: string;
   /** The edge it registers and calls through (its outbound proxy). */
   edge: { host: string; port: number };
+  /** Address it listens on; default 127.0.0.1 (the demo), 0.0.0.0 in a network namespace of its own. */
+  host?: string;
 }
 
 export interface CallResult {
@@ -54,7 +56,7 @@ export class ScriptedPhone {
   }
 
   static async start(opts: ScriptedPhoneOptions): Promise<ScriptedPhone> {
-    const ua = new SipProxy({ host: '127.0.0.1', udpPort: 0, tcpPort: false });
+    const ua = new SipProxy({ host: opts.host ?? '127.0.0.1', udpPort: 0, tcpPort: false });
     await ua.listen();
     return new ScriptedPhone(opts, ua);
   }

@@ -1,0 +1,3 @@
+module hotdesk.local/pause
+
+go 1.26

@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PBX_IP, PBX_NETNS } from '../../src/cluster/office-network.ts';
+
+/** Kamailio as the tenant PBX, in its own network namespace: a registrar that relays calls to registered users. */
+export interface Pbx {
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const MODULES = ['tm', 'sl', 'rr', 'pv', 'maxfwd', 'usrloc', 'registrar', 'textops', 'siputils', 'xlog', 'kex', 'corex'];
+
+function config(): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+children=1
+auto_aliases=no
+listen=udp:${PBX_IP}:5060
+alias="example.3cx.eu"
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+${MODULES.map((m) => `loadmodule "${m}.so"`).join('\n')}
+modparam("usrloc", "db_mode", 0)
+
+request_route {
+  xlog("L_INFO", "PBX got $rm $ru from $fu via $si:$sp\\n");
+  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+  if (has_totag()) { loose_route(); t_relay(); exit; }
+  if (is_method("REGISTER")) { if (!save("location")) sl_reply_error(); exit; }
+  if (is_method("INVITE")) {
+    record_route();
+    if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
+    t_relay();
+    exit;
+  }
+  sl_send_reply("405", "Method Not Allowed");
+}
+`;
+}
+
+export async function startPbx(): Promise<Pbx> {
+  const dir = mkdtempSync(join(tmpdir(), 'hotdesk-pbx-'));
+  writeFileSync(join(dir, 'kamailio.cfg'), config());
+  let output = '';
+  // nsenter execs Kamailio in place, so the child's PID is Kamailio's main process.
+  const child: ChildProcess = spawn('nsenter', [`--net=/run/netns/${PBX_NETNS}`, 'kamailio', '-DD', '-E', '-f', join(dir, 'kamailio.cfg'), '-Y', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const deadline = Date.now() + 20_000;
+  while (!/INFO.*(?:udp|bind_sockets|listening on)/i.test(output) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (child.exitCode !== null) throw new Error(`Kamailio exited with ${child.exitCode}:\n${output}`);
+  return {
+    log: () => output,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
