@@ -13,6 +13,7 @@ import { reconcileSession } from './session-reconciler.ts';
 import { reconcileUser } from './user-reconciler.ts';
 import { SpecChanges } from './spec-changes.ts';
 import { WriteMemo } from './write-memo.ts';
+import { SecretLabelCache } from './secret-labels.ts';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -66,6 +67,7 @@ export function createController(opts: ControllerOptions): Manager {
     now: opts.now ?? (() => new Date()),
     edgeImage: opts.edgeImage ?? 'ghcr.io/hotdesk-operator/hotdesk-operator:latest',
     statusWrites: new WriteMemo(),
+    secretLabels: new SecretLabelCache(mgr.client),
     caches: { pools, users, devices, sessions, provisioning, deployments },
   };
   devices.addHandler({ onDelete: (d) => ctx.statusWrites.forget(`device/${d.metadata.uid}`) });

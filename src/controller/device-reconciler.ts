@@ -1,5 +1,5 @@
 import { GROUP_VERSION, type HotDeskDevice, type HotDeskDeviceStatus } from '../api/index.ts';
-import { applyObject, applyStatus, CORE_KINDS, controllerReference, mergeConditions, isStatus, type Condition, type KubeObject } from '../runtime/index.ts';
+import { applyObject, applyStatus, CORE_KINDS, controllerReference, mergeConditions, isStatus, type Condition, type KubeObject, type ReconcileOutcome } from '../runtime/index.ts';
 import type { HotDeskContext } from './context.ts';
 import { renderDeviceConfig, type Occupancy } from './device-config.ts';
 import { HOTDESK_KINDS } from '../api/kinds.ts';
@@ -7,18 +7,27 @@ import {
   ANNOTATION_CONTENT_TYPES, ANNOTATION_CREDENTIALS, ANNOTATION_REVISION, CONTROLLER_FIELD_MANAGER, LABEL_DEVICE, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY, provisioningConfigMapName,
 } from '../api/labels.ts';
 import { occupyingSession } from '../api/session-index.ts';
+import { deviceSecretReferences } from '../policy/secret-opt-in.ts';
+
+const RECHECK_SECRETS_MS = 60_000;
 
 /**
  * Renders the device's provisioning file for whoever holds it (or its idle identity) into a
  * ConfigMap it owns, and reports phase, occupant and revision in status. Writes only what changed.
  */
-export async function reconcileDevice(ctx: HotDeskContext, namespace: string, name: string): Promise<void> {
+export async function reconcileDevice(ctx: HotDeskContext, namespace: string, name: string): Promise<ReconcileOutcome> {
   const device = ctx.caches.devices.get(namespace, name);
   if (!device || device.metadata.deletionTimestamp) return; // owned ConfigMap goes with it (owner reference)
   const pool = ctx.caches.pools.get(namespace, device.spec.pool);
   if (!pool) {
     await fail(ctx, device, 'PoolNotFound', `pool ${device.spec.pool} not found in namespace ${namespace}: create it or fix spec.pool`);
     return;
+  }
+  // Secrets are not watched: a refused device is looked at again until its Secrets opt in.
+  const refused = (await ctx.secretLabels.poolSecrets(namespace, device.spec.pool, deviceSecretReferences(device))).refused[0];
+  if (refused) {
+    await fail(ctx, device, refused.reason, refused.message);
+    return { requeueAfter: RECHECK_SECRETS_MS };
   }
 
   const session = occupyingSession(ctx.caches.sessions.list(namespace), name);

@@ -3,6 +3,7 @@ import { GROUP_VERSION } from '../api/index.ts';
 import { applyObject, applyStatus, CORE_KINDS, controllerReference, mergeConditions, type Condition, type KubeObject, type ReconcileOutcome } from '../runtime/index.ts';
 import type { HotDeskContext } from './context.ts';
 import { edgeObjects } from './edge-objects.ts';
+import { deviceSecretReferences, userSecretReferences } from '../policy/secret-opt-in.ts';
 import { EDGE_KINDS, HOTDESK_KINDS } from '../api/kinds.ts';
 import { ANNOTATION_OBJECTS_CHECKSUM, CONTROLLER_FIELD_MANAGER, edgeName } from '../api/labels.ts';
 
@@ -16,11 +17,9 @@ export async function reconcilePool(ctx: HotDeskContext, namespace: string, name
 
   const users = ctx.caches.users.list(namespace).filter((u) => u.spec.pool === name);
   const devices = ctx.caches.devices.list(namespace).filter((d) => d.spec.pool === name);
-  const secretNames = [...new Set([
-    ...users.map((u) => u.spec.secretRef.name),
-    ...devices.map((d) => d.spec.idleIdentity.secretRef.name),
-    ...devices.flatMap((d) => (d.spec.provisioningAuth ? [d.spec.provisioningAuth.secretRef.name] : [])),
-  ])];
+  // Only Secrets labelled for this pool: naming one in a spec does not let the edge read it.
+  const refs = [...users.flatMap(userSecretReferences), ...devices.flatMap(deviceSecretReferences)];
+  const { allowed: secretNames } = await ctx.secretLabels.poolSecrets(namespace, name, refs, Infinity);
   const objects = edgeObjects({ pool, defaultImage: ctx.edgeImage, secretNames });
   const owner = [controllerReference(pool as KubeObject, HOTDESK_KINDS.pool)];
   const withOwner = (o: object) => {

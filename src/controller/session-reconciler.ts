@@ -8,6 +8,8 @@ import { reconcileDevice } from './device-reconciler.ts';
 import { HOTDESK_KINDS } from '../api/kinds.ts';
 import { ANNOTATION_LOGOUT_REQUESTED, CONTROLLER_FIELD_MANAGER, SESSION_FINALIZER } from '../api/labels.ts';
 import { isActive, isFinished, sessionRef } from '../api/session-index.ts';
+import { sessionPoolLabel } from '../policy/session-pool-label.ts';
+import { labelSession } from './session-labels.ts';
 
 type Session = HotDeskSession & KubeObject;
 
@@ -29,6 +31,13 @@ export async function reconcileSession(ctx: HotDeskContext, namespace: string, n
     await addFinalizer(ctx.client, HOTDESK_KINDS.session, session, SESSION_FINALIZER);
     return; // the update comes back through the watch
   }
+  // The pool label keys each edge to its own pool's sessions (admission policy); add it when missing.
+  const device = ctx.caches.devices.get(session.metadata.namespace ?? '', session.spec.device);
+  const poolLabel = device ? sessionPoolLabel(session.metadata.labels, session.spec.device, device.spec.pool) : undefined;
+  if (poolLabel?.action === 'label') {
+    await labelSession(ctx.client, session, poolLabel.labels);
+    return; // the update comes back through the watch
+  }
   if (phase === 'Active') return keepOrEnd(ctx, session);
   return admit(ctx, session);
 }
@@ -48,6 +57,8 @@ async function admit(ctx: HotDeskContext, session: Session): Promise<ReconcileOu
   if (!device) return refuse(`device ${session.spec.device} not found in namespace ${ns}`);
   if (!user) return refuse(`user ${session.spec.user} not found in namespace ${ns}`);
   if (!pool) return refuse(`pool ${device.spec.pool} of device ${device.metadata.name} not found`);
+  const poolLabel = sessionPoolLabel(session.metadata.labels, session.spec.device, device.spec.pool);
+  if (poolLabel.action === 'refuse') return refuse(poolLabel.message);
   if (user.spec.pool !== device.spec.pool) return refuse(`user ${user.metadata.name} belongs to pool ${user.spec.pool}, device ${device.metadata.name} to pool ${device.spec.pool}`);
   if (!user.spec.hotDeskingEnabled) return refuse(`hot desking is not enabled for user ${user.metadata.name} (spec.hotDeskingEnabled is false)`);
   const lockedUntil = user.status?.lockedUntil ? new Date(user.status.lockedUntil) : undefined;

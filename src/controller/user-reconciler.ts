@@ -5,6 +5,7 @@ import type { HotDeskContext } from './context.ts';
 import { HOTDESK_KINDS } from '../api/kinds.ts';
 import { CONTROLLER_FIELD_MANAGER } from '../api/labels.ts';
 import { isActive } from '../api/session-index.ts';
+import { secretOptIn, userSecretReferences } from '../policy/secret-opt-in.ts';
 
 /** Secrets are not watched (no cluster-wide Secret cache), so a broken user is looked at again. */
 const RECHECK_INVALID_MS = 60_000;
@@ -41,14 +42,21 @@ export async function reconcileUser(ctx: HotDeskContext, namespace: string, name
   if (!user || user.metadata.deletionTimestamp) return;
   const pool = ctx.caches.pools.get(namespace, user.spec.pool);
   let secretData: Record<string, string> | undefined;
+  let secretLabels: Record<string, string> | null = null;
   try {
-    const secret = await ctx.client.request<{ data?: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets/${user.spec.secretRef.name}` });
+    const secret = await ctx.client.request<{ metadata?: { labels?: Record<string, string> }; data?: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets/${user.spec.secretRef.name}` });
     secretData = secret.data ?? {};
+    secretLabels = secret.metadata?.labels ?? {};
   } catch (err) {
     if (!isStatus(err, 404)) throw err;
   }
+  ctx.secretLabels.remember(namespace, user.spec.secretRef.name, secretLabels);
 
-  let check = checkUserSecret(user, secretData, pool?.spec.pinPolicy);
+  // A Secret that has not opted in to the pool is refused before its content is looked at.
+  const optIn = secretOptIn(userSecretReferences(user)[0]!, user.spec.pool, secretLabels);
+  let check = optIn.allowed || optIn.reason === 'SecretNotFound'
+    ? checkUserSecret(user, secretData, pool?.spec.pinPolicy)
+    : { ok: false, reason: optIn.reason, message: optIn.message };
   if (check.ok && !pool) check = { ok: false, reason: 'PoolNotFound', message: `pool ${user.spec.pool} not found in namespace ${namespace}` };
   if (check.ok && !user.spec.hotDeskingEnabled) check = { ok: true, reason: 'HotDeskingDisabled', message: 'valid, but hot desking is disabled for this user (spec.hotDeskingEnabled)' };
 

@@ -14,6 +14,8 @@ export interface ProvisioningWorkersOptions {
   /** For the workers' own Secret reads. */
   kubeConfig: KubeConfig;
   namespace: string;
+  /** The pool the edge serves: the workers read only Secrets labelled for it. */
+  pool: string;
   log: Logger;
   nonceKey: KeyObject;
   realm?: string;
@@ -53,6 +55,7 @@ export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions)
     nonceKey: opts.nonceKey.export().toString('base64'),
     kubeConfig: opts.kubeConfig.exportConfig(),
     namespace: opts.namespace,
+    pool: opts.pool,
     logBindings,
     logLevel: opts.log.level,
   };
