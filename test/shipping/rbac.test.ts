@@ -208,6 +208,7 @@ describe('edges of two pools in one namespace', () => {
   });
 
   test("one edge's ServiceAccount is refused on another pool's session and status, and allowed on its own", { timeout: 120_000 }, async () => {
+    const forbiddenBefore = await forbiddenCounts();
     // Create: only sessions labelled for its own pool.
     assert.equal((await answer(createSession(edgeA, ns, sessionBody(ns, 'anna-at-desk-a', 'desk-a', 'anna', 'pool-a')))).code, 200);
     const foreign = await answer(createSession(edgeA, ns, sessionBody(ns, 'forged', 'desk-b', 'bert', 'pool-b')));
@@ -246,6 +247,11 @@ describe('edges of two pools in one namespace', () => {
     assert.equal((await answer(mergePatch(edgeA, sessionPath(ns, 'anna-at-desk-a'), { metadata: { annotations: { [ANNOTATION_LOGOUT_REQUESTED]: now } } }))).code, 200);
     await eventually('anna logged out', async () => (await sessionPhase(ns, 'anna-at-desk-a'))?.endReason === 'logout', 30_000);
     assert.equal((await answer(edgeA.request({ method: 'DELETE', path: sessionPath(ns, 'anna-at-desk-a') }))).code, 200);
+
+    // The count of forbidden answers the first test relies on sees these refusals.
+    const refused = newForbidden(forbiddenBefore, await forbiddenCounts());
+    assert.ok(refused.includes('POST hotdesksessions: 2'), refused.join(', '));
+    assert.ok(refused.includes('DELETE hotdesksessions: 1'), refused.join(', '));
   });
 
   test('a session an edge labels for itself on a desk of another pool is refused by the controller', { timeout: 60_000 }, async () => {
