@@ -291,7 +291,9 @@ describe('helm install into a real API server', () => {
 
   test('the controller may do what it needs and nothing more', async () => {
     const can = async (...args: string[]) => (await cp.kubectl(['auth', 'can-i', '--as', sa, ...args])).stdout.trim();
-    assert.equal(await can('patch', 'hotdeskdevices.hotdesk.io/status', '-n', 'tenant-a'), 'yes');
+    assert.equal(await can('patch', 'hotdeskdevices.hotdesk.io', '--subresource=status', '-n', 'tenant-a'), 'yes');
+    assert.equal(await can('patch', 'hotdeskdevices.hotdesk.io', '-n', 'tenant-a'), 'no', 'the controller writes status only');
+    assert.equal(await can('list', 'services', '-n', 'tenant-a'), 'no', 'applied, never read');
     assert.equal(await can('create', 'deployments.apps', '-n', 'tenant-a'), 'yes');
     assert.equal(await can('get', 'secrets', '-n', 'tenant-a'), 'yes');
     assert.equal(await can('list', 'secrets', '-n', 'tenant-a'), 'no');

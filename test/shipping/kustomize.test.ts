@@ -7,7 +7,6 @@ import { runCommand } from '../../src/envtest/command.ts';
 import { API_GROUP, KINDS } from '../../src/api/group.ts';
 import { edgeRoleManifest } from './edge-permissions.ts';
 import { REPO_ROOT, at, findOne, mustSucceed, parseManifests, renderChart } from './tools.ts';
-import { eventually } from '../support/eventually.ts';
 
 const NS = 'hotdesk-system';
 const CRD_NAMES = Object.values(KINDS).map((k) => `${k.plural}.${API_GROUP}`).sort();
@@ -64,18 +63,14 @@ describe('kubectl apply -k config/default', () => {
     assert.deepEqual(installed.rules, fromChart);
   });
 
-  test('the edge admission policies are installed, bound, type-check cleanly, and are the ones the Helm chart ships', async () => {
+  test('the edge admission policies are installed, bound, and are the ones the Helm chart ships', async () => {
     const chart = await renderChart();
     for (const what of ['edge-own-sessions', 'edge-own-status']) {
       const binding = JSON.parse(await kube(['get', 'validatingadmissionpolicybinding', `hotdesk-${what}`, '-o', 'json']));
       assert.equal(binding.spec.policyName, `hotdesk-${what}`);
       assert.deepEqual(binding.spec.paramRef, at(findOne(chart, 'ValidatingAdmissionPolicyBinding', `hotdesk-operator-${what}`), 'spec', 'paramRef'));
-      // The API server type-checks each expression against the kinds it matches.
-      const policy = await eventually(`${what} type-checked`, async () => {
-        const p = JSON.parse(await kube(['get', 'validatingadmissionpolicy', `hotdesk-${what}`, '-o', 'json']));
-        return p.status?.observedGeneration === p.metadata.generation ? p : undefined;
-      });
-      assert.deepEqual(policy.status.typeChecking?.expressionWarnings ?? [], [], what);
+      // Type-checking status is written by kube-controller-manager, which envtest does not run.
+      const policy = JSON.parse(await kube(['get', 'validatingadmissionpolicy', `hotdesk-${what}`, '-o', 'json']));
       const fromChart = findOne(chart, 'ValidatingAdmissionPolicy', `hotdesk-operator-${what}`);
       for (const field of ['paramKind', 'matchConditions', 'variables', 'validations', 'failurePolicy'] as const) {
         assert.deepEqual(policy.spec[field], at(fromChart, 'spec', field), `${what} ${field}`);
