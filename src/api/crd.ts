@@ -1,6 +1,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, CATEGORY, GROUP_VERSION, KINDS, type KindKey } from './group.ts';
-import type { AnySchema, OpenApiSchema } from './schema.ts';
+import { MAX_LABELLED_NAME_LENGTH, NAME_LIMITS } from './labels.ts';
+import type { AnySchema, OpenApiSchema, Rule } from './schema.ts';
 
 /** A hot-desk object as read from the API server. */
 export interface Resource<K extends string, Spec, Status> {
@@ -60,8 +61,23 @@ export function readyColumn(what: string): PrinterColumn {
   return { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: `Whether the ${what} is ready.` };
 }
 
+/**
+ * The rule that refuses a name the controller could not carry into labels (see NAME_LIMITS). A
+ * root rule is the only place CEL sees metadata.name; the message names the field itself, since
+ * the API server reports root rules against the object as a whole.
+ */
+export function nameRule(key: KindKey): Rule | undefined {
+  if (!(key in NAME_LIMITS)) return undefined;
+  const why = NAME_LIMITS[key as keyof typeof NAME_LIMITS];
+  return {
+    rule: `self.metadata.name.size() <= ${MAX_LABELLED_NAME_LENGTH}`,
+    message: `metadata.name of a ${KINDS[key].kind} may have at most ${MAX_LABELLED_NAME_LENGTH} characters: ${why}; choose a shorter name`,
+  };
+}
+
 export function customResourceDefinition(def: KindDefinition): CustomResourceDefinition {
   const names = KINDS[def.key];
+  const limit = nameRule(def.key);
   const root: OpenApiSchema = {
     type: 'object',
     description: def.description,
@@ -74,6 +90,7 @@ export function customResourceDefinition(def: KindDefinition): CustomResourceDef
       status: def.status.openapi,
     },
     required: ['spec'],
+    ...(limit ? { 'x-kubernetes-validations': [limit] } : {}),
   };
   return {
     apiVersion: 'apiextensions.k8s.io/v1',

@@ -94,7 +94,7 @@ export const deviceStatusSchema = obj({
     seenAt: dateTime('When the edge last saw the registration.'),
   }, { description: 'The phone\'s registration as the edge sees it.' }),
   lockedUntil: dateTime('Logins at this desk are refused until then after too many wrong PINs.'),
-  conditions: conditionsField('Provisioned: the phone\'s configuration is rendered; Registered: the phone is registered.'),
+  conditions: conditionsField('Provisioned: the phone\'s configuration is written to its ConfigMap; Registered: the phone is registered; Conflict: an older device holds this one\'s MAC (in the namespace) or idle account (in the pool), so this one is left out until that changes.'),
   observedGeneration: observedGenerationField(),
 }, { description: 'Observed state of the desk, written by the controller and the edge.' });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { API_GROUP } from './group.ts';
 
 /** The field manager of every write the controller makes (server-side apply). */
@@ -29,10 +30,45 @@ export const ANNOTATION_LOGOUT_REQUESTED = `${API_GROUP}/logout-requested-at`;
 
 export const SESSION_FINALIZER = `${API_GROUP}/return-device-to-idle`;
 
+/**
+ * Names of objects are label values on what the controller derives from them (the pool on its
+ * edge objects and ConfigMaps, the device on its ConfigMap), and label values have at most 63
+ * characters. Longer names are refused by the API server (see crd.ts), so the edge and the
+ * controller can select by the plain name and never need to map a shortened value back.
+ */
+export const MAX_LABELLED_NAME_LENGTH = 63;
+
+/** Why each kind's name is limited, for the API server's message. */
+export const NAME_LIMITS = {
+  pool: 'it labels the pool\'s edge objects and provisioning ConfigMaps, and label values have at most 63 characters',
+  device: 'it labels the device\'s provisioning ConfigMap, and label values have at most 63 characters',
+} as const;
+
+/**
+ * The ConfigMap holding a device's rendered files. A device name has at most 63 characters (see
+ * NAME_LIMITS), so this always fits a ConfigMap name (a DNS subdomain, 253).
+ */
 export function provisioningConfigMapName(device: string): string {
   return `${device}-provisioning`;
 }
 
+/** A Service name (DNS-1035 label): lowercase letters, digits and '-', starting with a letter, at most 63. */
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_MAX = 63;
+const HASH_LENGTH = 8;
+
+/**
+ * The name of a pool's edge ServiceAccount, Role, RoleBinding, Deployment and Service. It is
+ * `<pool>-edge` whenever that is a valid Service name, as it always was, so upgrading renames
+ * nothing. A pool name that is not (a dot, as in london.office, a leading digit, or more than 58
+ * characters) gets `edge-<readable part>-<hash of the full name>`: always a Service name, stable
+ * across restarts and replicas, and distinct for london.office and london-office.
+ */
 export function edgeName(pool: string): string {
-  return `${pool}-edge`;
+  const plain = `${pool}-edge`;
+  if (plain.length <= DNS1035_MAX && DNS1035_LABEL.test(plain)) return plain;
+  const hash = createHash('sha256').update(pool).digest('hex').slice(0, HASH_LENGTH);
+  const room = DNS1035_MAX - 'edge-'.length - 1 - HASH_LENGTH;
+  const readable = pool.replace(/[^a-z0-9-]/g, '-').slice(0, room).replace(/-+$/, '');
+  return readable ? `edge-${readable}-${hash}` : `edge-${hash}`;
 }

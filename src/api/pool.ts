@@ -4,6 +4,7 @@ import {
   DIAL_CODE_MAX_LENGTH,
   DIAL_CODE_PATTERN,
   FEATURE_CODE_PRESET_NAMES,
+  EMERGENCY_CLASH_RULES,
   FEATURE_CODE_RULES,
 } from './feature-codes.ts';
 import { duration, objectName, secretKey, timeOfDay, timeZone } from './fields.ts';
@@ -157,10 +158,10 @@ export const poolSpecSchema = obj({
     enum: ['shift', 'replace', 'none'],
     default: 'shift',
   }),
-}, { description: 'Desired state of the pool: its PBX, codes and policies.', required: ['pbx', 'emergency'] });
+}, { description: 'Desired state of the pool: its PBX, codes and policies.', required: ['pbx', 'emergency'], rules: EMERGENCY_CLASH_RULES });
 
 export const poolStatusSchema = obj({
-  conditions: conditionsField('Ready: the edge is serving the pool.'),
+  conditions: conditionsField('Ready: the edge is serving the pool; Degraded: a feature code clashes with another code or an emergency number (a pool stored before such codes were refused).'),
   observedGeneration: observedGenerationField(),
   edgeReadyReplicas: int({ description: 'Edge pods ready to serve.', minimum: 0 }),
   devices: int({ description: 'Devices in the pool.', minimum: 0 }),

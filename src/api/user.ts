@@ -45,7 +45,7 @@ export const userSpecSchema = obj({
 }, { description: 'Desired state of the user.', required: ['pool', 'extension', 'secretRef'] });
 
 export const userStatusSchema = obj({
-  conditions: conditionsField('Ready: the user\'s Secret holds a password and a PIN.'),
+  conditions: conditionsField('Ready: the user\'s Secret holds a password and a PIN; Conflict: an older user of the pool has this extension, so this one cannot log in until that changes.'),
   observedGeneration: observedGenerationField(),
   activeSessions: arr(obj({
     session: objectName('The HotDeskSession.'),

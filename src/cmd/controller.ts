@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createController } from '../controller/controller.ts';
 import { createLogger } from '../log.ts';
+import { electionTimings } from '../runtime/leader-election.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 
 const logger = createLogger('hotdesk-controller');
@@ -17,6 +18,9 @@ function podNamespace(): string {
 }
 
 const leaderElect = (env.HOTDESK_LEADER_ELECT ?? 'true') !== 'false';
+const millis = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined);
+// Refuse bad timings before any work starts, naming the setting; unset ones take the defaults.
+const timings = electionTimings({ leaseDurationMs: millis('HOTDESK_LEASE_DURATION_MS'), renewDeadlineMs: millis('HOTDESK_LEASE_RENEW_MS'), retryPeriodMs: millis('HOTDESK_LEASE_RETRY_MS') });
 const mgr = createController({
   kubeConfig: loadKubeConfig(),
   namespace: env.HOTDESK_NAMESPACE || undefined,
@@ -25,9 +29,7 @@ const mgr = createController({
         namespace: env.HOTDESK_LEASE_NAMESPACE ?? podNamespace(),
         name: env.HOTDESK_LEASE_NAME ?? 'hotdesk-operator',
         ...(env.POD_NAME ? { identity: env.POD_NAME } : {}),
-        ...(env.HOTDESK_LEASE_DURATION_MS ? { leaseDurationMs: Number(env.HOTDESK_LEASE_DURATION_MS) } : {}),
-        ...(env.HOTDESK_LEASE_RENEW_MS ? { renewDeadlineMs: Number(env.HOTDESK_LEASE_RENEW_MS) } : {}),
-        ...(env.HOTDESK_LEASE_RETRY_MS ? { retryPeriodMs: Number(env.HOTDESK_LEASE_RETRY_MS) } : {}),
+        ...timings,
       }
     : false,
   server: { host: env.HOTDESK_METRICS_HOST ?? '0.0.0.0', port: Number(env.HOTDESK_METRICS_PORT ?? 8080) },

@@ -1,4 +1,5 @@
 import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '../api/index.ts';
+import type { Claims } from '../api/conflicts.ts';
 import type { EventRecorder, Informer, KubeClient, KubeObject } from '../runtime/index.ts';
 import type { Logger } from '../log.ts';
 import type { DomainMetrics } from './domain-metrics.ts';
@@ -25,5 +26,10 @@ export interface HotDeskContext {
     sessions: Informer<HotDeskSession & KubeObject>;
     provisioning: Informer<KubeObject>;
     deployments: Informer<KubeObject>;
+  };
+  /** Who holds each MAC, idle account and extension: the older object of a conflict (src/api/conflicts.ts). */
+  claims: {
+    devices: Claims<HotDeskDevice & KubeObject>;
+    users: Claims<HotDeskUser & KubeObject>;
   };
 }

@@ -1,7 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '../api/index.ts';
-import { CORE_KINDS, Manager, splitKey, type KubeObject, type LeaderElectionConfig } from '../runtime/index.ts';
+import { CORE_KINDS, Manager, splitKey, type Clock, type Informer, type KubeObject, type LeaderElectionConfig } from '../runtime/index.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { Claims, deviceClaims, userClaims } from '../api/conflicts.ts';
 import type { HotDeskContext } from './context.ts';
 import { reconcileDevice } from './device-reconciler.ts';
 import { DomainMetrics } from './domain-metrics.ts';
@@ -24,13 +25,28 @@ export interface ControllerOptions {
   edgeImage?: string;
   deviceConcurrency?: number;
   logger?: Logger;
-  now?: () => Date;
+  /** The controller's one clock (queues, Events, lease, session policy); real time by default. */
+  clock?: Clock;
   shutdownGraceMs?: number;
 }
 
 const EDGE_SELECTOR = `app.kubernetes.io/name=${EDGE_APP_LABEL}`;
 
 const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+
+/**
+ * A watch that keeps claims in step with the informer and requeues the objects sharing a MAC,
+ * idle account or extension with the one that changed, before or after the change: when the
+ * older of two is deleted or changed, the newer one's Conflict must clear.
+ */
+function claimPeers<T extends KubeObject>(claims: Claims<T>, informer: Informer<T>) {
+  return (o: KubeObject): string[] => {
+    const obj = o as T;
+    // The informer calls handlers with the object it caches; on delete it no longer holds it.
+    const present = informer.get(obj.metadata?.namespace, obj.metadata?.name ?? '') === obj;
+    return (present ? claims.put(obj) : claims.remove(obj)).map((p) => key(p.metadata?.namespace, p.metadata?.name ?? ''));
+  };
+}
 
 /** The hot-desk controller: four reconcilers on one manager, sharing cached reads. */
 export function createController(opts: ControllerOptions): Manager {
@@ -41,6 +57,7 @@ export function createController(opts: ControllerOptions): Manager {
     leaderElection: opts.leaderElection,
     server: opts.server ?? { port: 8080 },
     logger,
+    ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceMs: opts.shutdownGraceMs } : {}),
   });
   const ns = opts.namespace ? { namespace: opts.namespace } : {};
@@ -64,11 +81,12 @@ export function createController(opts: ControllerOptions): Manager {
     recorder: mgr.recorder,
     metrics,
     logger,
-    now: opts.now ?? (() => new Date()),
+    now: () => new Date(mgr.clock.now()),
     edgeImage: opts.edgeImage ?? 'ghcr.io/hotdesk-operator/hotdesk-operator:latest',
     statusWrites: new WriteMemo(),
     secretLabels: new SecretLabelCache(mgr.client),
     caches: { pools, users, devices, sessions, provisioning, deployments },
+    claims: { devices: new Claims<HotDeskDevice & KubeObject>(deviceClaims), users: new Claims<HotDeskUser & KubeObject>(userClaims) },
   };
   devices.addHandler({ onDelete: (d) => ctx.statusWrites.forget(`device/${d.metadata.uid}`) });
   users.addHandler({ onDelete: (u) => ctx.statusWrites.forget(`user/${u.metadata.uid}`) });
@@ -84,6 +102,7 @@ export function createController(opts: ControllerOptions): Manager {
     ...ns,
     concurrency: opts.deviceConcurrency ?? 4,
     watches: [
+      { kind: HOTDESK_KINDS.device, ...ns, map: claimPeers(ctx.claims.devices, devices) },
       { kind: HOTDESK_KINDS.session, ...ns, map: (o) => [key(o.metadata?.namespace, (o as unknown as HotDeskSession).spec.device)] },
       {
         kind: HOTDESK_KINDS.user, ...ns,
@@ -122,6 +141,7 @@ export function createController(opts: ControllerOptions): Manager {
     for: HOTDESK_KINDS.user,
     ...ns,
     watches: [
+      { kind: HOTDESK_KINDS.user, ...ns, map: claimPeers(ctx.claims.users, users) },
       { kind: HOTDESK_KINDS.session, ...ns, map: (o) => [key(o.metadata?.namespace, (o as unknown as HotDeskSession).spec.user)] },
       {
         kind: HOTDESK_KINDS.pool, ...ns,

@@ -51,14 +51,19 @@ export class SecretLabelCache {
     this.#entries.set(`${namespace}/${name}`, { at: this.#now(), labels: Promise.resolve(labels), missing: labels === null });
   }
 
+  /** The labels of each named Secret, read (or remembered) at once, for a pure decision. */
+  async lookup(namespace: string, names: readonly string[], maxAgeMs = DEFAULT_MAX_AGE_MS): Promise<(secret: string) => SecretLabels> {
+    const unique = [...new Set(names)];
+    const labels = new Map(await Promise.all(unique.map(async (n) => [n, await this.labels(namespace, n, maxAgeMs)] as const)));
+    return (secret) => labels.get(secret) ?? null;
+  }
+
   /**
    * Splits refs into the Secrets the pool may use and the refusals. For the edge's Role a known
    * answer of any age will do (maxAgeMs Infinity): the users' and devices' own reconciles refresh
    * it, and the edge checks the label again on every read.
    */
   async poolSecrets(namespace: string, pool: string, refs: readonly SecretReference[], maxAgeMs = DEFAULT_MAX_AGE_MS): Promise<PoolSecrets> {
-    const names = [...new Set(refs.map((r) => r.name))];
-    const labels = new Map(await Promise.all(names.map(async (n) => [n, await this.labels(namespace, n, maxAgeMs)] as const)));
-    return poolSecrets(refs, pool, (n) => labels.get(n) ?? null);
+    return poolSecrets(refs, pool, await this.lookup(namespace, refs.map((r) => r.name), maxAgeMs));
   }
 }

@@ -133,6 +133,8 @@ export class ScriptedPhone {
       await this.#ack(invite, final);
       const media = acceptAnswer(final.body.toString('utf8'));
       if (!media.ok) throw new Error(`the edge's SDP answer is unusable: ${media.reason}`);
+      // Like any phone, it starts its own RTP once answered: the edge sends prompts only to where that comes from.
+      await new Promise<void>((resolve) => rtp.send(encodeRtpPacket({ marker: true, payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: randomBytes(4).readUInt32BE(0), payload: Buffer.alloc(160, 0xff) }), media.media.remote.port, media.media.remote.address, () => resolve()));
       await Promise.race([promptStarted, new Promise((r) => setTimeout(r, 3_000))]);
       await sendDigits(rtp, media.media.remote, media.media.telephoneEventPayloadType ?? DTMF_PT_DEFAULT, digits);
       const byEdge = await hungUp;

@@ -3,7 +3,7 @@ import type { SipMetricsHook } from '../sip/metrics.ts';
 import type { ProvisioningResult } from './provisioning-server.ts';
 
 export type FeatureCode = 'login' | 'logout';
-export type FeatureResult = 'success' | 'wrong_pin' | 'locked_out' | 'not_permitted' | 'unknown_user' | 'refused' | 'abandoned' | 'error' | 'not_logged_in';
+export type FeatureResult = 'success' | 'wrong_pin' | 'locked_out' | 'busy' | 'not_permitted' | 'unknown_user' | 'refused' | 'abandoned' | 'error' | 'not_logged_in';
 
 /**
  * The edge's metrics. Labels are methods, status codes, feature names and outcomes: never a user,

@@ -2,8 +2,9 @@ import { createSecretKey, randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HotDeskPool } from '../api/index.ts';
 import { effectiveFeatureCodes } from '../api/feature-codes.ts';
+import { EDGE_FIELD_MANAGER } from '../api/labels.ts';
 import { loadPrompts, type PromptSet } from '../media/prompts.ts';
-import { KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
+import { EventRecorder, KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
 import { getHeader } from '../sip/message.ts';
 import { SipProxy } from '../sip/proxy.ts';
 import type { IncomingRequest, ProxyTarget, ServerResponse } from '../sip/request-context.ts';
@@ -12,7 +13,9 @@ import { createLogger, type Logger } from '../log.ts';
 import { decideDial, dialledDigits, type DialCodes } from './dial-decision.ts';
 import { EdgeMetrics } from './edge-metrics.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
+import { IvrCallGate, type IvrCallLimits } from './ivr-call-gate.ts';
 import { LoginTracker } from './login-tracker.ts';
+import { PinAttempts } from './pin-attempts.ts';
 import { PoolView, type CallerDesk } from './pool-view.ts';
 import { startProvisioningServer, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
 import { startProvisioningWorkers } from './provisioning-workers.ts';
@@ -44,6 +47,8 @@ export interface EdgeOptions {
    * process, on the same event loop as SIP.
    */
   provisioningWorkers?: number;
+  /** Feature-code (IVR) calls in progress per source address and per pool; see ivr-call-gate.ts. */
+  ivrCallLimits?: IvrCallLimits;
 }
 
 export interface Edge {
@@ -70,7 +75,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const logger = opts.logger ?? createLogger('hotdesk-edge', { pool: opts.pool });
   const host = opts.host ?? '0.0.0.0';
   const advertisedHost = opts.advertisedHost ?? (host === '0.0.0.0' ? '127.0.0.1' : host);
-  const client = new KubeClient(opts.kubeConfig);
+  const client = new KubeClient(opts.kubeConfig, { fieldManager: EDGE_FIELD_MANAGER });
   const runtimeMetrics = new RuntimeMetrics();
   const metrics = new EdgeMetrics(runtimeMetrics.registry);
   const view = new PoolView(client, { namespace: opts.namespace, pool: opts.pool, logger });
@@ -94,7 +99,9 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     ...(opts.sipTimers ? { timers: opts.sipTimers } : {}),
   });
   new Resyncer({ proxy, view, registrations, status, metrics, logins, logger });
-  const featureDeps: FeatureCallDeps = { proxy, view, client, secrets, status, prompts, metrics, logins, logger, rtpHost: host, mediaAddress: advertisedHost };
+  const attempts = new PinAttempts({ client, namespace: opts.namespace, recorder: new EventRecorder({ client, component: 'hotdesk-edge', logger }), logger });
+  const gate = new IvrCallGate(opts.ivrCallLimits);
+  const featureDeps: FeatureCallDeps = { proxy, view, client, secrets, status, prompts, metrics, logins, logger, attempts, gate, rtpHost: host, mediaAddress: advertisedHost };
   const lastActivity = new Map<string, number>();
   const activityEveryMs = opts.activityReportMs ?? 60_000;
 

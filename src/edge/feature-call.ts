@@ -6,7 +6,7 @@ import { parseDtmfInfo } from '../media/dtmf-info.ts';
 import { IvrSession, IvrSessionClosedError } from '../media/ivr-session.ts';
 import type { PromptSet } from '../media/prompts.ts';
 import { parseDuration } from '../policy/duration.ts';
-import { isLocked, recordPinFailure, verifyPin } from '../policy/pin.ts';
+import { verifyPin } from '../policy/pin.ts';
 import { collectionPath, type KubeClient } from '../runtime/index.ts';
 import type { SipProxy } from '../sip/proxy.ts';
 import type { IncomingRequest, ServerResponse } from '../sip/request-context.ts';
@@ -14,7 +14,9 @@ import { answer, type UasDialog } from '../sip/uas.ts';
 import type { Logger } from '../log.ts';
 import type { DialDecision } from './dial-decision.ts';
 import type { EdgeMetrics, FeatureResult } from './edge-metrics.ts';
+import type { GateRefusal, IvrCallGate, IvrCallTicket } from './ivr-call-gate.ts';
 import type { LoginTracker } from './login-tracker.ts';
+import type { PinAttempts } from './pin-attempts.ts';
 import type { CallerDesk, PoolView, Session, User } from './pool-view.ts';
 import type { SecretReader } from './secret-reader.ts';
 import type { EdgeStatusWriter } from './status-writer.ts';
@@ -29,6 +31,10 @@ export interface FeatureCallDeps {
   metrics: EdgeMetrics;
   logins: LoginTracker;
   logger: Logger;
+  /** The PIN attempt counter and locks, in the API. */
+  attempts: PinAttempts;
+  /** Which feature-code calls may run now (per source, pool, desk, user). */
+  gate: IvrCallGate;
   /** Where the RTP socket binds, and the address written into our SDP. */
   rtpHost: string;
   mediaAddress: string;
@@ -39,10 +45,17 @@ export interface FeatureCallDeps {
 const DIGIT_TIMEOUTS = { interDigitTimeoutMs: 5_000, firstDigitTimeoutMs: 10_000, overallTimeoutMs: 30_000 };
 /** Empty entries (silence) do not count as wrong PINs; after this many the call ends. */
 const MAX_EMPTY_ENTRIES = 2;
+/** After the ACK, how long the first prompt waits for the phone's first RTP packet (where it goes). */
+const CALLER_MEDIA_WAIT_MS = 1_000;
+/** How long a login on the last attempt waits to see its own lock lifted before asking for a session. */
+const LOCK_LIFT_VISIBLE_MS = 2_000;
+const POOL_BUSY_RETRY_AFTER_S = 10;
 
 /**
- * Answers a login or logout feature code: voice prompts, PIN by RFC 4733 or SIP INFO DTMF,
- * lockout after the pool's number of wrong PINs, and the session written through the API.
+ * Answers a login or logout feature code: voice prompts, PIN by RFC 4733 or SIP INFO DTMF, PIN
+ * attempts counted in the API before each check and locked after the pool's number of wrong PINs,
+ * and the session written through the API. Nothing is played before the caller's ACK, and only
+ * to where its RTP comes from.
  */
 export async function handleFeatureCall(deps: FeatureCallDeps, req: IncomingRequest, res: ServerResponse, desk: CallerDesk, decision: Extract<DialDecision, { action: 'login' | 'logout' }>): Promise<void> {
   const code = decision.action;
@@ -51,6 +64,42 @@ export async function handleFeatureCall(deps: FeatureCallDeps, req: IncomingRequ
     res.send(503, { reason: 'Hot desk pool not configured' });
     return;
   }
+  const device = desk.device.metadata.name ?? '';
+  const ticket = deps.gate.enter(req.source.address, device);
+  if (typeof ticket === 'string') {
+    refuseBusy(deps, req, res, code, ticket);
+    return;
+  }
+  try {
+    // With the extension dialled, a second PIN entry for the same user is refused before answering.
+    const dialledUser = code === 'login' && decision.extension ? deps.view.userByExtension(decision.extension) : undefined;
+    if (dialledUser && !ticket.claimUser(dialledUser.metadata.name ?? '')) {
+      refuseBusy(deps, req, res, code, 'user-busy');
+      return;
+    }
+    await answerFeatureCall(deps, req, res, desk, decision, pool, ticket);
+  } finally {
+    ticket.release();
+  }
+}
+
+function refuseBusy(deps: FeatureCallDeps, req: IncomingRequest, res: ServerResponse, code: 'login' | 'logout', why: GateRefusal | 'user-busy'): void {
+  if (why === 'pool-busy') res.send(503, { reason: 'Too many login calls', headers: [['retry-after', String(POOL_BUSY_RETRY_AFTER_S)]] });
+  else res.send(486, { reason: 'Busy Here' });
+  deps.metrics.featureCodes.inc({ code, result: 'busy' });
+  deps.logger.info({ callId: req.callId, source: req.source.address, why }, 'feature code call refused: busy');
+}
+
+async function answerFeatureCall(
+  deps: FeatureCallDeps,
+  req: IncomingRequest,
+  res: ServerResponse,
+  desk: CallerDesk,
+  decision: Extract<DialDecision, { action: 'login' | 'logout' }>,
+  pool: HotDeskPool,
+  ticket: IvrCallTicket,
+): Promise<void> {
+  const code = decision.action;
   const opened = await IvrSession.answer(req.message.body.toString('utf8'), {
     localHost: deps.rtpHost,
     advertisedAddress: deps.mediaAddress,
@@ -81,8 +130,15 @@ export async function handleFeatureCall(deps: FeatureCallDeps, req: IncomingRequ
 
   let result: FeatureResult;
   try {
-    await dialog.waitForAck();
-    result = code === 'logout' ? await logout(deps, ivr, desk) : await login(deps, ivr, pool, desk, decision.extension);
+    // Only a confirmed call gets media: an INVITE that is never ACKed (its answer went to an
+    // address that did not ask for it) never starts the IVR.
+    if (!(await dialog.waitForAck())) {
+      result = 'abandoned';
+      deps.logger.info({ callId: req.callId, source: req.source.address }, 'feature code call never acknowledged: no IVR');
+    } else {
+      await ivr.waitForCaller(CALLER_MEDIA_WAIT_MS);
+      result = code === 'logout' ? await logout(deps, ivr, desk) : await login(deps, ivr, pool, desk, decision.extension, ticket);
+    }
   } catch (err) {
     if (err instanceof IvrSessionClosedError) {
       result = 'abandoned';
@@ -96,7 +152,7 @@ export async function handleFeatureCall(deps: FeatureCallDeps, req: IncomingRequ
     if (!dialog.ended) await dialog.bye().catch(() => undefined);
   }
   deps.metrics.featureCodes.inc({ code, result });
-  deps.logger.info({ callId: req.callId, device: desk.device.metadata.name, code, result }, 'feature code call');
+  deps.logger.info({ callId: req.callId, device: desk.device.metadata.name, code, result, rtpPackets: ivr.packetsSent }, 'feature code call');
 }
 
 async function logout(deps: FeatureCallDeps, ivr: IvrSession, desk: CallerDesk): Promise<FeatureResult> {
@@ -111,11 +167,16 @@ async function logout(deps: FeatureCallDeps, ivr: IvrSession, desk: CallerDesk):
   return 'success';
 }
 
-async function login(deps: FeatureCallDeps, ivr: IvrSession, pool: HotDeskPool, desk: CallerDesk, dialledExtension: string | undefined): Promise<FeatureResult> {
+function lockedNow(lockedUntil: string | undefined): boolean {
+  return lockedUntil !== undefined && Date.parse(lockedUntil) > Date.now();
+}
+
+async function login(deps: FeatureCallDeps, ivr: IvrSession, pool: HotDeskPool, desk: CallerDesk, dialledExtension: string | undefined, ticket: IvrCallTicket): Promise<FeatureResult> {
   const policy = pool.spec.pinPolicy;
+  const lockout = { maxAttempts: policy.maxAttempts, lockoutMs: parseDuration(policy.lockoutDuration) };
   let extension = dialledExtension;
   if (!extension) {
-    await ivr.play('enter-extension', { bargeIn: true });
+    await ivr.play('enter-extension');
     extension = (await ivr.collect({ maxDigits: 15, ...DIGIT_TIMEOUTS })).digits;
   }
   const user = extension ? deps.view.userByExtension(extension) : undefined;
@@ -123,44 +184,72 @@ async function login(deps: FeatureCallDeps, ivr: IvrSession, pool: HotDeskPool, 
     await ivr.play('not-permitted');
     return user ? 'not_permitted' : 'unknown_user';
   }
-  const now = new Date();
-  const device = desk.device;
-  const userLock = { failedAttempts: user.status?.failedPinAttempts ?? 0, lockedUntil: user.status?.lockedUntil ? new Date(user.status.lockedUntil) : undefined };
-  const deviceLockedUntil = device.status?.lockedUntil ? new Date(device.status.lockedUntil) : undefined;
-  if (isLocked(userLock, now) || (deviceLockedUntil && deviceLockedUntil > now)) {
+  const userName = user.metadata.name ?? '';
+  const deviceName = desk.device.metadata.name ?? '';
+  if (!ticket.claimUser(userName)) {
+    await ivr.play('error');
+    return 'busy';
+  }
+  // From the cache, to answer a locked caller at once; the API has the last word at each attempt.
+  const deskLocked = () => lockedNow(deps.view.device(deviceName)?.status?.lockedUntil);
+  if (lockedNow(user.status?.lockedUntil) || deskLocked()) {
     await ivr.play('locked-out');
     return 'locked_out';
   }
 
   const ref = user.spec.secretRef;
   const credential = { pin: await deps.secrets.value(ref.name, ref.pinKey), pinHash: await deps.secrets.value(ref.name, ref.pinHashKey) };
-  let lock: { failedAttempts: number; lockedUntil?: Date | undefined } = userLock;
   let empty = 0;
   for (;;) {
-    await ivr.play('enter-pin', { bargeIn: true });
+    await ivr.play('enter-pin');
     const entry = await ivr.collect({ maxDigits: policy.maxLength, ...DIGIT_TIMEOUTS });
     const lastDigitAt = performance.now();
     if (entry.digits === '') {
       if (++empty >= MAX_EMPTY_ENTRIES) return 'abandoned';
       continue;
     }
+    if (deskLocked()) {
+      await ivr.play('locked-out');
+      return 'locked_out';
+    }
+    // The attempt is counted before the PIN is looked at, so parallel calls cannot all check.
+    const reserved = await deps.attempts.reserve(userName, lockout);
+    if (reserved.kind === 'locked') {
+      await ivr.play('locked-out');
+      return 'locked_out';
+    }
     if (verifyPin(entry.digits, credential)) {
-      if (lock.failedAttempts > 0 || lock.lockedUntil) await deps.status.user(user.metadata.name ?? '', { failedPinAttempts: 0, lockedUntil: null });
+      const verdict = await deps.attempts.rightPin(userName, reserved.attempt);
+      if (verdict.kind === 'locked') {
+        await ivr.play('locked-out');
+        return 'locked_out';
+      }
+      if (reserved.attempt.provisionalLock) await lockLiftSeen(deps, userName, reserved.attempt.provisionalLock);
       return admit(deps, ivr, user, desk, lastDigitAt);
     }
     deps.metrics.pinFailures.inc();
-    const next = recordPinFailure(lock, new Date(), { maxAttempts: policy.maxAttempts, lockoutMs: parseDuration(policy.lockoutDuration) });
-    lock = next;
-    await deps.status.user(user.metadata.name ?? '', { failedPinAttempts: next.failedAttempts, lockedUntil: next.lockedUntil?.toISOString() ?? null });
-    if (next.lockedOut) {
-      // The desk is locked too, so a guesser cannot move on to the next extension from it.
-      await deps.status.device(device.metadata.name ?? '', { lockedUntil: next.lockedUntil?.toISOString() });
+    const lockedUntil = await deps.attempts.wrongPin(userName, deviceName, reserved.attempt);
+    if (lockedUntil) {
       deps.metrics.lockouts.inc();
-      deps.logger.warn({ device: device.metadata.name, user: user.metadata.name, until: next.lockedUntil?.toISOString() }, 'locked out after too many wrong PINs');
+      deps.logger.warn({ device: deviceName, user: userName, until: lockedUntil.toISOString() }, 'locked out after too many wrong PINs');
       await ivr.play('locked-out');
       return 'locked_out';
     }
     await ivr.play('pin-wrong');
+  }
+}
+
+/**
+ * A right PIN on the last attempt lifted the lock its reservation wrote. The controller admits a
+ * session only for an unlocked user, as its cache shows it: wait (briefly) until ours shows the lock
+ * lifted, so that the session does not reach the controller before the lift does.
+ */
+async function lockLiftSeen(deps: FeatureCallDeps, userName: string, provisionalLock: Date): Promise<void> {
+  const deadline = Date.now() + LOCK_LIFT_VISIBLE_MS;
+  while (Date.now() < deadline) {
+    const seen = deps.view.user(userName)?.status?.lockedUntil;
+    if (!seen || Date.parse(seen) !== provisionalLock.getTime()) return;
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

@@ -2,6 +2,7 @@ import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '..
 import { HOTDESK_KINDS } from '../api/kinds.ts';
 import { ANNOTATION_CONTENT_TYPES, ANNOTATION_CREDENTIALS, ANNOTATION_REVISION, LABEL_DEVICE, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY } from '../api/labels.ts';
 import { isActive, occupyingSession } from '../api/session-index.ts';
+import { deviceClaims, extensionKey, idleAccountKey, trackClaims, userClaims, type Claims } from '../api/conflicts.ts';
 import { CORE_KINDS, Informer, type KubeClient, type KubeObject } from '../runtime/index.ts';
 import type { Logger } from '../log.ts';
 import { CacheIndex } from './cache-index.ts';
@@ -34,8 +35,9 @@ export class PoolView {
   readonly users: Informer<User>;
   readonly sessions: Informer<Session>;
   readonly configMaps: Informer<ProvisioningConfigMap>;
-  readonly #deviceByIdleUser: CacheIndex<Device>;
-  readonly #userByExtension: CacheIndex<User>;
+  /** MACs, idle accounts and extensions, so a conflict's newer object is left out (src/api/conflicts.ts). */
+  readonly #deviceClaims: Claims<Device>;
+  readonly #userClaims: Claims<User>;
   readonly #configMapByFile: CacheIndex<ProvisioningConfigMap>;
   readonly #configMapByDevice: CacheIndex<ProvisioningConfigMap>;
   /** Parsed annotations per cached ConfigMap object (the informer replaces the object on change). */
@@ -50,9 +52,8 @@ export class PoolView {
     this.users = new Informer(client, { ...common, kind: HOTDESK_KINDS.user });
     this.sessions = new Informer(client, { ...common, kind: HOTDESK_KINDS.session });
     this.configMaps = new Informer(client, { ...common, kind: CORE_KINDS.configMap, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_POOL}=${opts.pool}` });
-    const inPool = (o: { spec: { pool: string } }) => o.spec.pool === opts.pool;
-    this.#deviceByIdleUser = new CacheIndex(this.devices, (d) => (inPool(d) ? [d.spec.idleIdentity.username] : []));
-    this.#userByExtension = new CacheIndex(this.users, (u) => (inPool(u) ? [u.spec.extension] : []));
+    this.#deviceClaims = trackClaims(this.devices, deviceClaims);
+    this.#userClaims = trackClaims(this.users, userClaims);
     this.#configMapByFile = new CacheIndex(this.configMaps, (cm) => Object.keys(cm.data ?? {}));
     this.#configMapByDevice = new CacheIndex(this.configMaps, (cm) => {
       const device = cm.metadata?.labels?.[LABEL_DEVICE];
@@ -70,16 +71,16 @@ export class PoolView {
 
   device(name: string): Device | undefined {
     const d = this.devices.get(this.namespace, name);
-    return d && d.spec.pool === this.poolName ? d : undefined;
+    return d && d.spec.pool === this.poolName && !this.#deviceClaims.lost(d) ? d : undefined;
   }
 
   userByExtension(extension: string): User | undefined {
-    return this.#userByExtension.get(extension);
+    return this.#userClaims.holder(extensionKey(this.namespace, this.poolName, extension));
   }
 
   user(name: string): User | undefined {
     const u = this.users.get(this.namespace, name);
-    return u && u.spec.pool === this.poolName ? u : undefined;
+    return u && u.spec.pool === this.poolName && !this.#userClaims.lost(u) ? u : undefined;
   }
 
   occupyingSession(device: string): Session | undefined {
@@ -95,9 +96,9 @@ export class PoolView {
    * desk, idle; a logged-in extension is the desk its session holds.
    */
   deskOf(identity: string): CallerDesk | undefined {
-    const idle = this.#deviceByIdleUser.get(identity);
-    if (idle) return { device: idle, state: 'idle' };
-    const user = this.#userByExtension.get(identity);
+    const idle = this.#deviceClaims.holder(idleAccountKey(this.namespace, this.poolName, identity));
+    if (idle) return this.#deviceClaims.lost(idle) ? undefined : { device: idle, state: 'idle' };
+    const user = this.userByExtension(identity);
     if (!user) return undefined;
     const sessions = this.activeSessionsOfUser(user.metadata.name ?? '');
     const session = sessions[0];

@@ -4,6 +4,7 @@ import { createSecretKey } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../log.ts';
 import { KubeClient } from '../runtime/index.ts';
+import { EDGE_FIELD_MANAGER } from '../api/labels.ts';
 import type { FromProvisioningWorker, ToProvisioningWorker } from './provisioning-ipc.ts';
 import { startProvisioningServer, type ProvisioningFile, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
 import { provisioningSource } from './provisioning-source.ts';
@@ -38,7 +39,7 @@ async function serve(settings: NonNullable<typeof init>): Promise<void> {
   log.level = settings.logLevel;
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(settings.kubeConfig);
-  const secrets = new SecretReader(new KubeClient(kubeConfig), settings.namespace, settings.pool);
+  const secrets = new SecretReader(new KubeClient(kubeConfig, { fieldManager: EDGE_FIELD_MANAGER }), settings.namespace, settings.pool);
   server = await startProvisioningServer({
     host: settings.host,
     port: settings.port,

@@ -1,7 +1,12 @@
 /**
  * The media half of one IVR call, independent of SIP: plays prompts to the caller and collects the
  * keys they press, from RFC 4733 telephone-events on RTP or from SIP INFO requests the dialog hands
- * in. The SIP side opens it (answering the offer), drives it, and closes it on BYE.
+ * in. The SIP side opens it (answering the offer), starts playing only once the call is confirmed
+ * (ACK), drives it, and closes it on BYE.
+ *
+ * Prompts go only to where the caller's RTP comes from (see rtp-session.ts), within a packet budget
+ * per call. A prompt always plays to its end: keys pressed while it plays are held and count only
+ * once it is over, so no entry (and no PIN guess) goes faster than the prompts that ask for it.
  */
 import { DtmfEventAccumulator, isDtmfKey, type DtmfKey } from './dtmf.ts';
 import { PinCollector, type CollectOptions, type CollectResult } from './pin-collector.ts';
@@ -20,8 +25,13 @@ export class IvrSessionClosedError extends Error {
   }
 }
 
+/**
+ * RTP packets one call may send: about 80 s of prompts, more than the longest login (the most wrong
+ * PINs a pool allows, each with its two prompts) needs; the call ends when they are spent.
+ */
+export const IVR_PACKET_BUDGET = 4_000;
+
 export interface IvrMedia {
-  remote: RtpEndpoint;
   /** The negotiated voice payload type: 0 (PCMU) or 8 (PCMA), or a dynamic one mapped to `codec`. */
   codecPt: number;
   /** Needed only when codecPt is dynamic; the static types say which law they are. */
@@ -36,13 +46,8 @@ export interface IvrSessionOptions extends Partial<IvrMedia> {
   localPort?: number;
   portRange?: { min: number; max: number };
   prompts: PromptSet;
-  /** Send to the address the caller's RTP comes from (NAT); see RtpSessionOptions.symmetric. */
-  symmetric?: boolean;
-}
-
-export interface PlayOptions {
-  /** Stop the prompt as soon as a key is pressed; the key still counts for the next collect(). */
-  bargeIn?: boolean;
+  /** Default IVR_PACKET_BUDGET. */
+  packetBudget?: number;
 }
 
 interface PendingCollect {
@@ -57,10 +62,12 @@ export class IvrSession {
   readonly #prompts: PromptSet;
   readonly #accumulator = new DtmfEventAccumulator();
   #media: IvrMedia | undefined;
-  /** Keys pressed while no collect() was running (type-ahead during a prompt). */
+  /** Keys pressed while no collect() was running (type-ahead), in order. */
   #typeAhead: DtmfKey[] = [];
+  /** Keys pressed while a prompt plays: they count once it is over. */
+  #held: DtmfKey[] = [];
+  #playing = 0;
   #collecting: PendingCollect | undefined;
-  #bargeIn = false;
   #closed = false;
 
   private constructor(rtp: RtpSession, prompts: PromptSet) {
@@ -70,6 +77,8 @@ export class IvrSession {
     // A send failure (e.g. ICMP unreachable surfacing as ECONNREFUSED) must not crash the edge;
     // the caller is gone and the dialog's BYE or timeout closes the session.
     rtp.on('error', () => undefined);
+    // Spent its budget: whatever the caller does, this call has had all the media it gets.
+    rtp.on('budget-spent', () => void this.close());
   }
 
   static async open(opts: IvrSessionOptions): Promise<IvrSession> {
@@ -77,11 +86,11 @@ export class IvrSession {
       host: opts.localHost,
       ...(opts.localPort !== undefined ? { port: opts.localPort } : {}),
       ...(opts.portRange ? { portRange: opts.portRange } : {}),
-      ...(opts.symmetric !== undefined ? { symmetric: opts.symmetric } : {}),
+      packetBudget: opts.packetBudget ?? IVR_PACKET_BUDGET,
     });
     const session = new IvrSession(rtp, opts.prompts);
-    if (opts.remote && opts.codecPt !== undefined) {
-      session.setMedia({ remote: opts.remote, codecPt: opts.codecPt, ...(opts.dtmfPt !== undefined ? { dtmfPt: opts.dtmfPt } : {}) });
+    if (opts.codecPt !== undefined) {
+      session.setMedia({ codecPt: opts.codecPt, ...(opts.codec ? { codec: opts.codec } : {}), ...(opts.dtmfPt !== undefined ? { dtmfPt: opts.dtmfPt } : {}) });
     }
     return session;
   }
@@ -119,30 +128,46 @@ export class IvrSession {
     return this.#closed;
   }
 
+  /** Where prompts go: the source of the caller's first RTP packet; undefined until it arrived. */
+  get remote(): RtpEndpoint | undefined {
+    return this.#rtp.remote;
+  }
+
+  /** RTP packets sent so far. */
+  get packetsSent(): number {
+    return this.#rtp.packetsSent;
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for the caller's first RTP packet, so that the first prompt is heard
+   * from its start. True if it came; a caller that sends no RTP still gets its keys (SIP INFO) read.
+   */
+  waitForCaller(timeoutMs: number): Promise<boolean> {
+    return this.#rtp.waitForRemote(timeoutMs);
+  }
+
   /** Sets or changes the negotiated media (late offer answered in the ACK, or a re-INVITE). */
   setMedia(media: IvrMedia): void {
     this.#media = media;
-    this.#rtp.setRemote(media.remote);
   }
 
-  /** Plays one prompt to the end (or until a key, with bargeIn). Rejects with IvrSessionClosedError on close. */
-  async play(name: PromptName, opts: PlayOptions = {}): Promise<void> {
+  /** Plays one prompt to its end. Rejects with IvrSessionClosedError on close. */
+  async play(name: PromptName): Promise<void> {
     const media = this.#requireMedia();
     const law = media.codec ? LAW_OF_CODEC[media.codec] : lawForPayloadType(media.codecPt);
     const audio = this.#prompts.audio(name, law);
-    if (opts.bargeIn && this.#typeAhead.length > 0) return;
-    this.#bargeIn = opts.bargeIn ?? false;
+    this.#playing++;
     try {
       await this.#rtp.play(audio, media.codecPt, silenceByte(law));
     } finally {
-      this.#bargeIn = false;
+      if (--this.#playing === 0) this.#releaseHeldKeys();
     }
     if (this.#closed) throw new IvrSessionClosedError();
   }
 
   /**
    * Collects keys until the terminator, maxDigits or a timeout; keys pressed before the call (during
-   * the prompt) count. Rejects with IvrSessionClosedError on close.
+   * an earlier prompt) count, first. Rejects with IvrSessionClosedError on close.
    */
   collect(opts: CollectOptions): Promise<CollectResult> {
     if (this.#closed) return Promise.reject(new IvrSessionClosedError());
@@ -165,6 +190,7 @@ export class IvrSession {
   /** Forgets type-ahead keys, e.g. before asking again after a wrong PIN. */
   clearDigits(): void {
     this.#typeAhead = [];
+    this.#held = [];
   }
 
   /** Ends playback and collection (BYE or CANCEL) and releases the RTP port. Idempotent. */
@@ -195,7 +221,24 @@ export class IvrSession {
 
   #onKey(key: DtmfKey): void {
     if (this.#closed) return;
-    if (this.#bargeIn) this.#rtp.stop();
+    if (this.#playing > 0) {
+      this.#held.push(key);
+      return;
+    }
+    this.#takeKey(key);
+  }
+
+  /** The prompt is over: the keys pressed during it count now, in the order they came. */
+  #releaseHeldKeys(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const key of held) {
+      if (this.#closed) return;
+      this.#takeKey(key);
+    }
+  }
+
+  #takeKey(key: DtmfKey): void {
     const pending = this.#collecting;
     if (!pending) {
       this.#typeAhead.push(key);
@@ -229,7 +272,8 @@ export class IvrSession {
 }
 
 function mediaOf(negotiated: NegotiatedMedia): IvrMedia {
-  const media: IvrMedia = { remote: negotiated.remote, codecPt: negotiated.codec.payloadType, codec: negotiated.codec.name };
+  // negotiated.remote (the address the offer names) is deliberately unused: we send only where the caller's RTP comes from.
+  const media: IvrMedia = { codecPt: negotiated.codec.payloadType, codec: negotiated.codec.name };
   if (negotiated.telephoneEventPayloadType !== undefined) media.dtmfPt = negotiated.telephoneEventPayloadType;
   return media;
 }

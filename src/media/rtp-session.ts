@@ -2,6 +2,12 @@
  * One RTP stream on a UDP socket: sends G.711 audio in 20 ms packets paced against a fixed start
  * time, and emits every RTP packet it receives. Sequence numbers and timestamps run on one timeline
  * for the life of the session, so a receiver's jitter buffer sees a single stream across prompts.
+ *
+ * It sends only to where the peer's own RTP comes from: the source of the first RTP packet it
+ * receives (symmetric RTP, RFC 4961; "latching"), never to an address named in signalling. So an
+ * offer naming someone else's address makes us send nothing to it, and the phone's media gets
+ * through NAT. Until then a prompt runs its course in silence. A budget bounds the packets one
+ * session ever sends.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
@@ -27,12 +33,8 @@ export interface RtpSessionOptions {
   port?: number;
   /** Ports to try (even ones, as RTP convention wants), for firewalls that open a known range. */
   portRange?: { min: number; max: number };
-  remote?: RtpEndpoint;
-  /**
-   * Send to wherever the peer's RTP comes from once it arrives (symmetric RTP, RFC 4961), which
-   * gets audio through NAT when the SDP names a private address.
-   */
-  symmetric?: boolean;
+  /** The most packets this session sends in its life; after that it sends nothing more. Default: no limit. */
+  packetBudget?: number;
   ssrc?: number;
 }
 
@@ -44,6 +46,10 @@ export interface PlayResult {
 
 interface RtpSessionEvents {
   packet: [packet: RtpPacket, from: RemoteInfo];
+  /** The first RTP packet arrived: from now on we send to where it came from. */
+  latched: [remote: RtpEndpoint];
+  /** The packet budget is spent: nothing more will be sent. */
+  'budget-spent': [];
   error: [error: Error];
 }
 
@@ -88,9 +94,9 @@ async function openSocket(opts: RtpSessionOptions): Promise<Socket> {
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #socket: Socket;
   readonly #ssrc: number;
-  readonly #symmetric: boolean;
+  readonly #packetBudget: number;
   #remote: RtpEndpoint | undefined;
-  #latched = false;
+  #packetsSent = 0;
   #sequenceNumber = randomInt(0x10000);
   #nextTimestamp = randomInt(0x100000000);
   /** When the last packet went out, on the monotonic clock; anchors the timestamp of the next prompt. */
@@ -103,8 +109,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     super();
     this.#socket = socket;
     this.#ssrc = opts.ssrc ?? randomInt(0x100000000);
-    this.#symmetric = opts.symmetric ?? false;
-    this.#remote = opts.remote;
+    this.#packetBudget = opts.packetBudget ?? Number.POSITIVE_INFINITY;
     socket.on('message', (datagram, from) => this.#receive(datagram, from));
     socket.on('error', (err) => this.emit('error', err));
   }
@@ -118,6 +123,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return { address, port };
   }
 
+  /** Where we send: the source of the first RTP packet received; undefined until one arrived. */
   get remote(): RtpEndpoint | undefined {
     return this.#remote;
   }
@@ -126,8 +132,24 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return this.#ssrc;
   }
 
-  setRemote(remote: RtpEndpoint): void {
-    this.#remote = remote;
+  get packetsSent(): number {
+    return this.#packetsSent;
+  }
+
+  /** Resolves true once the peer's first RTP packet arrived, false after `timeoutMs` or on close. */
+  waitForRemote(timeoutMs: number): Promise<boolean> {
+    if (this.#remote) return Promise.resolve(true);
+    if (this.#closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (latched: boolean) => {
+        clearTimeout(timer);
+        this.off('latched', onLatched);
+        resolve(latched);
+      };
+      const onLatched = () => done(true);
+      const timer = setTimeout(() => done(this.#remote !== undefined), timeoutMs);
+      this.on('latched', onLatched);
+    });
   }
 
   /**
@@ -145,9 +167,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#playback?.abort();
   }
 
-  /** Sends one packet now, on the session's timeline; for telephone events and tests. */
+  /** Sends one packet now, on the session's timeline; for telephone events and tests. Nothing before the peer's first packet. */
   sendPacket(payloadType: number, payload: Buffer, opts: { marker?: boolean; timestamp?: number } = {}): void {
-    if (!this.#remote || this.#closed) return;
+    if (!this.#remote || this.#closed || this.#packetsSent >= this.#packetBudget) return;
+    const last = ++this.#packetsSent === this.#packetBudget;
     const packet = encodeRtpPacket({
       marker: opts.marker ?? false,
       payloadType,
@@ -159,6 +182,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#sequenceNumber = (this.#sequenceNumber + 1) & 0xffff;
     this.#socket.send(packet, this.#remote.port, this.#remote.address, (err) => {
       if (err && !this.#closed) this.emit('error', err);
+      // Once the last packet has left, not before: a close on this event must not drop it.
+      if (last) this.emit('budget-spent');
     });
   }
 
@@ -172,7 +197,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   async #playNow(audio: Buffer, payloadType: number, padding: number): Promise<PlayResult> {
     const packetCount = Math.ceil(audio.length / SAMPLES_PER_PACKET);
     if (this.#closed || packetCount === 0) return { packetsSent: 0, completed: !this.#closed };
-    if (!this.#remote) throw new Error('RTP session has no remote address to play to');
     const playback = new AbortController();
     this.#playback = playback;
     this.#advanceTimestampOverSilence();
@@ -193,18 +217,21 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
         if (playback.signal.aborted || this.#closed) break;
         let payload = audio.subarray(i * SAMPLES_PER_PACKET, (i + 1) * SAMPLES_PER_PACKET);
         if (payload.length < SAMPLES_PER_PACKET) payload = Buffer.concat([payload, Buffer.alloc(SAMPLES_PER_PACKET - payload.length, padding)]);
-        // The marker starts a talkspurt (RFC 3551 section 4.1): receivers may resync their jitter buffer.
-        this.sendPacket(payloadType, payload, { marker: i === 0 });
+        // The marker starts a talkspurt (RFC 3551 section 4.1): receivers may resync their jitter
+        // buffer. Before the peer's first packet the prompt still takes its time, unheard.
+        if (this.#remote) {
+          this.sendPacket(payloadType, payload, { marker: sent === 0 });
+          sent++;
+        }
         this.#nextTimestamp = (this.#nextTimestamp + SAMPLES_PER_PACKET) >>> 0;
         this.#lastSentAt = performance.now();
-        sent++;
       }
     } catch (err) {
       if (!playback.signal.aborted) throw err;
     } finally {
       if (this.#playback === playback) this.#playback = undefined;
     }
-    return { packetsSent: sent, completed: sent === packetCount };
+    return { packetsSent: sent, completed: !playback.signal.aborted && !this.#closed };
   }
 
   /** RTP timestamps follow the sampling clock (RFC 3550 section 5.1), also across silent gaps. */
@@ -217,9 +244,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   #receive(datagram: Buffer, from: RemoteInfo): void {
     const decoded = decodeRtpPacket(datagram);
     if (!decoded.ok) return;
-    if (this.#symmetric && !this.#latched) {
-      this.#latched = true;
+    if (!this.#remote) {
+      // Latched once for the life of the call: a later packet from elsewhere does not redirect us.
       this.#remote = { address: from.address, port: from.port };
+      this.emit('latched', this.#remote);
     }
     this.emit('packet', decoded.packet, from);
   }

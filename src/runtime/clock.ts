@@ -84,12 +84,13 @@ export class ManualClock implements Clock {
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after ms on clock, or at once when signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal, clock: Clock = realClock): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const t = setTimeout(done, Math.max(0, ms));
+    const timer = clock.setTimer(done, Math.max(0, ms));
     function done() {
-      clearTimeout(t);
+      clock.clearTimer(timer);
       signal?.removeEventListener('abort', done);
       resolve();
     }

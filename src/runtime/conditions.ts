@@ -1,12 +1,10 @@
-/** metav1.Condition. */
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+import type { Condition } from '../api/conditions.ts';
+
+/**
+ * metav1.Condition, as the CRDs' schema defines it (src/api/conditions.ts): one type for what the
+ * API stores and what the runtime sets, so statuses read from the cache need no cast.
+ */
+export type { Condition };
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime'> & { lastTransitionTime?: string };
 

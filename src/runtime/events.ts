@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { realClock, type Clock } from './clock.ts';
 import { CORE_KINDS, collectionPath, objectPath, type KubeObject } from './resource.ts';
 import { isStatus, type KubeClient } from './rest.ts';
 
@@ -15,7 +16,7 @@ export interface EventRecorderOptions {
   aggregationWindowMs?: number;
   /** How many distinct events to remember for aggregation. */
   maxRemembered?: number;
-  now?: () => number;
+  clock?: Clock;
   logger?: Logger;
 }
 
@@ -54,7 +55,7 @@ export class EventRecorder {
   }
 
   private async record(key: string, regarding: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
-    const now = this.opts.now?.() ?? Date.now();
+    const now = (this.opts.clock ?? realClock).now();
     const window = this.opts.aggregationWindowMs ?? 600_000;
     const seen = this.remembered.get(key);
     try {

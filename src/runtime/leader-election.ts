@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { sleep } from './clock.ts';
+import { realClock, sleep, type Clock } from './clock.ts';
 import { CORE_KINDS, objectPath, collectionPath } from './resource.ts';
 import { isStatus, type KubeClient } from './rest.ts';
 
@@ -34,6 +34,7 @@ export interface LeaderElectionOptions {
   onStoppedLeading?(): void | Promise<void>;
   onNewLeader?(identity: string): void;
   logger?: Logger;
+  clock?: Clock;
 }
 
 /**
@@ -95,9 +96,11 @@ export class LeaderElector {
   private observedAt = 0;
   private lastSeenHolder = '';
   private leading = false;
+  private readonly clock: Clock;
 
   constructor(opts: LeaderElectionOptions) {
     this.opts = { ...opts, ...electionTimings(opts) };
+    this.clock = opts.clock ?? realClock;
   }
 
   isLeader(): boolean {
@@ -117,12 +120,12 @@ export class LeaderElector {
       let renewedAt = 0;
       for (;;) {
         if (signal.aborted) return;
-        const attemptAt = Date.now();
+        const attemptAt = this.clock.now();
         if (await this.tryAcquireOrRenew(attemptAt + renewDeadlineMs)) {
           renewedAt = attemptAt;
           break;
         }
-        await sleep(retryPeriodMs * (1 + 0.2 * Math.random()), signal);
+        await sleep(retryPeriodMs * (1 + 0.2 * Math.random()), signal, this.clock);
       }
 
       this.leading = true;
@@ -131,17 +134,17 @@ export class LeaderElector {
       this.opts.onStartedLeading?.(lost.signal);
 
       while (!signal.aborted) {
-        await sleep(retryPeriodMs, signal);
+        await sleep(retryPeriodMs, signal, this.clock);
         const deadline = renewedAt + renewDeadlineMs;
         let renewed = false;
-        while (!signal.aborted && Date.now() < deadline) {
-          const attemptAt = Date.now();
+        while (!signal.aborted && this.clock.now() < deadline) {
+          const attemptAt = this.clock.now();
           if (await this.tryAcquireOrRenew(deadline)) {
             renewedAt = attemptAt;
             renewed = true;
             break;
           }
-          await sleep(Math.min(retryPeriodMs, Math.max(0, deadline - Date.now())), signal);
+          await sleep(Math.min(retryPeriodMs, Math.max(0, deadline - this.clock.now())), signal, this.clock);
         }
         if (signal.aborted) break;
         if (!renewed) {
@@ -164,7 +167,7 @@ export class LeaderElector {
     try {
       const lease = await client.request<Lease>({ method: 'GET', path: objectPath(CORE_KINDS.lease, namespace, name) });
       if (lease.spec?.holderIdentity !== identity) return false;
-      const now = microTime(Date.now());
+      const now = microTime(this.clock.now());
       const spec: LeaseSpec = { leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: lease.spec.leaseTransitions ?? 0 };
       await client.request<Lease>({ method: 'PUT', path: objectPath(CORE_KINDS.lease, namespace, name), body: { ...lease, spec }, timeoutMs: 5_000 });
       this.opts.logger?.info({ lease: name }, 'released the lease');
@@ -179,9 +182,9 @@ export class LeaderElector {
   private async tryAcquireOrRenew(deadlineAt: number): Promise<boolean> {
     const { client, namespace, name, identity, leaseDurationMs } = this.opts;
     const path = objectPath(CORE_KINDS.lease, namespace, name);
-    const now = Date.now();
+    const now = this.clock.now();
     const reqTimeout = (): number => {
-      const left = deadlineAt - Date.now();
+      const left = deadlineAt - this.clock.now();
       if (left <= 0) throw new Error('lease round past its deadline');
       return left;
     };

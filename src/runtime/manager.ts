@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createLogger } from '../log.ts';
-import { sleep } from './clock.ts';
+import { realClock, sleep, type Clock } from './clock.ts';
 import { EventRecorder } from './events.ts';
 import { Informer } from './informer.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -79,6 +79,8 @@ export interface ManagerOptions {
   informerRetryMaxMs?: number;
   metrics?: RuntimeMetrics;
   logger?: Logger;
+  /** The one clock of queues, Events and the lease; a test may drive it by hand. */
+  clock?: Clock;
 }
 
 interface RunningController {
@@ -97,6 +99,7 @@ export class Manager {
   readonly recorder: EventRecorder;
   readonly logger: Logger;
   readonly identity: string;
+  readonly clock: Clock;
   private readonly opts: ManagerOptions;
   private readonly informers = new Map<string, Informer>();
   private readonly controllers: RunningController[] = [];
@@ -112,11 +115,12 @@ export class Manager {
 
   constructor(opts: ManagerOptions) {
     this.opts = opts;
-    this.client = new KubeClient(opts.kubeConfig);
+    this.client = new KubeClient(opts.kubeConfig, { fieldManager: opts.name });
     this.metrics = opts.metrics ?? new RuntimeMetrics();
     this.logger = opts.logger ?? createLogger(opts.name);
     this.identity = (opts.leaderElection && opts.leaderElection.identity) || `${hostname()}_${process.pid}`;
-    this.recorder = new EventRecorder({ client: this.client, component: opts.name, logger: this.logger });
+    this.clock = opts.clock ?? realClock;
+    this.recorder = new EventRecorder({ client: this.client, component: opts.name, logger: this.logger, clock: this.clock });
   }
 
   get port(): number {
@@ -134,7 +138,7 @@ export class Manager {
 
   add(spec: ControllerSpec): void {
     if (this.started) throw new Error('controllers must be added before start()');
-    const queue = new WorkQueue<string>({ ...spec.queue, listeners: [this.metrics.queueListener(spec.name)] });
+    const queue = new WorkQueue<string>({ clock: this.clock, ...spec.queue, listeners: [this.metrics.queueListener(spec.name)] });
     this.metrics.initController(spec.name);
     const forInformer = this.informer(spec.for, spec);
     const enqueue = (obj: KubeObject) => queue.add(keyOf(obj));
@@ -207,6 +211,7 @@ export class Manager {
       renewDeadlineMs: le.renewDeadlineMs,
       retryPeriodMs: le.retryPeriodMs,
       logger: this.logger,
+      clock: this.clock,
       onStartedLeading: () => {
         this.metrics.setLeader(le.name, true);
         this.startWorkers();
@@ -255,7 +260,7 @@ export class Manager {
     this.workStop?.abort();
     // The grace timer must not outlive a quick drain: it would keep the process up for the full grace.
     const graceOver = new AbortController();
-    const inTime = await Promise.race([drained.then(() => true), sleep(grace, graceOver.signal).then(() => false)]);
+    const inTime = await Promise.race([drained.then(() => true), sleep(grace, graceOver.signal, this.clock).then(() => false)]);
     graceOver.abort();
     if (!inTime) {
       this.logger.warn({ graceMs: grace }, 'reconciles still running after the grace period; cancelling them');

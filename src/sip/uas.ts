@@ -1,7 +1,8 @@
 /**
  * A local UAS dialog (RFC 3261 §12, §13.3): answer an INVITE with a To-tag, Contact and SDP,
  * retransmit the 2xx over UDP until the ACK arrives, receive INFO/BYE inside the dialog and
- * send BYE (or another request) to the caller. Used by the edge for its IVR.
+ * send BYE (or another request) to the caller. Used by the edge for its IVR, which starts only
+ * once the ACK came (waitForAck); a dialog never ACKed ends quietly.
  */
 import { EventEmitter } from 'node:events';
 import { getHeader, getHeaders, type SipRequest, type SipResponse } from './message.ts';
@@ -139,9 +140,11 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
       this.#retransmitTimer = setTimeout(() => {
         if (this.#acked || this.#ended) return;
         if (Date.now() >= deadline) {
+          // No BYE (RFC 3261 13.3.1.4 says SHOULD): the caller never confirmed the call, and a BYE
+          // would go to whatever Contact its INVITE named, with retransmissions: a reflection
+          // towards an address that never spoke to us. A real phone learns with a 481.
           for (const waiter of this.#ackWaiters.splice(0)) waiter(false);
           this.#end('ack-timeout');
-          this.#sendRequest('BYE', {}).catch(() => {});
           return;
         }
         if (!reliable) res.transaction?.respond(response);

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
+import { featureCodeProblems, type FeatureCodesInput } from '../../src/api/feature-codes.ts';
 
 const SAMPLES = new URL('../../config/samples/', import.meta.url).pathname;
 let cp: ControlPlane;
@@ -160,6 +161,87 @@ test('feature codes that only look alike are accepted: Yeastar codes, and 3CX lo
     const res = await apply(pool(uniqueName('codes'), spec));
     assert.equal(res.code, 0, `${spec}: ${res.stderr}`);
   }
+});
+
+function poolWithCodes(name: string, codes: FeatureCodesInput, numbers: string[]): string {
+  // JSON is YAML: the codes go in exactly as the table states them.
+  return `apiVersion: hotdesk.io/v1alpha1
+kind: HotDeskPool
+metadata: {name: ${name}}
+spec:
+  pbx: {host: pbx.example.com}
+  featureCodes: ${JSON.stringify(codes)}
+  emergency: {numbers: ${JSON.stringify(numbers)}}
+`;
+}
+
+const emergencyClashes: { what: string; codes: FeatureCodesInput; numbers: string[]; expected: RegExp[] }[] = [
+  {
+    what: 'a login code equal to an emergency number (login 112, emergency [112])',
+    codes: { preset: '3cx', login: '112' },
+    numbers: ['911', '112'],
+    expected: [/spec\.featureCodes\.login/, /featureCodes\.login "112" clashes with emergency number 112/, /instead of the emergency service; change featureCodes\.login/],
+  },
+  {
+    what: 'a login code that is a prefix of an emergency number',
+    codes: { preset: 'yeastar', login: '91' },
+    numbers: ['911'],
+    expected: [/spec\.featureCodes\.login/, /"91" clashes with emergency number 911/],
+  },
+  {
+    what: 'a logout code that starts with an emergency number',
+    codes: { preset: 'custom', login: '*5', logout: '1120' },
+    numbers: ['112'],
+    expected: [/spec\.featureCodes\.logout/, /"1120" clashes with emergency number 112/],
+  },
+  {
+    what: 'a digit-only extension prefix, so 112 would read as a login for extension 2',
+    codes: { preset: 'custom', logout: '*9', loginWithExtension: { prefix: '11' } },
+    numbers: ['112'],
+    expected: [/spec\.featureCodes\.loginWithExtension\.prefix/, /"11" clashes with emergency number 112/],
+  },
+];
+
+for (const { what, codes, numbers, expected } of emergencyClashes) {
+  test(`a pool with ${what} is rejected`, async () => {
+    const name = uniqueName('sos');
+    await assertRejected(poolWithCodes(name, codes, numbers), 'hotdeskpool', name, expected);
+  });
+}
+
+test('the API server and featureCodeProblems agree on which codes can all be dialled', async () => {
+  const table: [FeatureCodesInput, string[]][] = [
+    [{ preset: '3cx' }, ['911', '112']],
+    [{ preset: 'yeastar' }, ['999']],
+    [{ preset: '3cx', login: '112' }, ['112']],
+    [{ preset: '3cx', login: '*88' }, ['112']],
+    [{ preset: 'custom', login: '*112', logout: '#112' }, ['112']],
+    [{ preset: 'custom', login: '0', logout: '*0' }, ['000']],
+    [{ preset: 'yeastar', logout: '*930' }, ['911']],
+    [{ preset: 'custom', logout: '*9', loginWithExtension: { prefix: '*8', suffix: '#' } }, ['911', '88']],
+  ];
+  for (const [codes, numbers] of table) {
+    const name = uniqueName('agree');
+    const res = await apply(poolWithCodes(name, codes, numbers));
+    const problems = featureCodeProblems(codes, numbers);
+    assert.equal(res.code === 0, problems.length === 0, `${JSON.stringify(codes)} with ${JSON.stringify(numbers)}: API server says ${res.code === 0 ? 'fine' : res.stderr}, featureCodeProblems says ${JSON.stringify(problems)}`);
+  }
+});
+
+test('pool and device names that could not label their objects are refused, naming metadata.name', async () => {
+  const longPool = `p${'o'.repeat(63)}`;
+  await assertRejected(pool(longPool, ''), 'hotdeskpool', longPool, [/metadata\.name of a HotDeskPool may have at most 63 characters/, /choose a shorter name/]);
+  const longDevice = `d${'e'.repeat(69)}`;
+  await assertRejected(device(longDevice, '805ec0000070'), 'hotdeskdevice', longDevice, [/metadata\.name of a HotDeskDevice may have at most 63 characters/]);
+});
+
+test('pool names that are no Service name are accepted: the edge gets a derived name', async () => {
+  for (const name of ['london.office', '3rd-floor', `p${'o'.repeat(62)}`]) {
+    const res = await apply(pool(name, ''));
+    assert.equal(res.code, 0, `${name}: ${res.stderr}`);
+  }
+  const res = await apply(device(`d${'e'.repeat(62)}`, '805ec0000063'));
+  assert.equal(res.code, 0, res.stderr);
 });
 
 test('a bad MAC is rejected, and a MAC with separators is answered with its canonical spelling', async () => {

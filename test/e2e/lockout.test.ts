@@ -54,6 +54,14 @@ describe('PIN lockout and SIP INFO DTMF through the edge', { timeout: 150_000 },
     assert.equal(metricValue(metrics, 'hotdesk_pin_failures_total'), 2);
     assert.equal(metricValue(metrics, 'hotdesk_lockouts_total'), 1);
     assert.equal(metricValue(metrics, 'hotdesk_feature_codes_total', { code: 'login', result: 'locked_out' }), 1);
+    for (const [kind, name] of [['HotDeskUser', BOB.name], ['HotDeskDevice', 'desk-1']] as const) {
+      const events = await eventually(`PinLockout Event on ${name}`, async () => {
+        const r = await stack.cp.kubectl(['get', 'events', '--field-selector', `involvedObject.name=${name},reason=PinLockout`, '-o', 'json'], { namespace: stack.ns });
+        const items = r.code === 0 ? JSON.parse(r.stdout).items : [];
+        return items.length > 0 ? items : undefined;
+      });
+      assert.deepEqual(events.map((e: any) => [e.type, e.involvedObject.kind]), [['Warning', kind]]);
+    }
 
     await loginCall('HD0001', BOB.extension, `${BOB.pin}#`);
     metrics = await stack.metrics();

@@ -50,6 +50,11 @@ class Phone {
     }
   }
 
+  /** A phone's first RTP packet (µ-law silence), which tells the IVR where to send. */
+  hello(to: { port: number }): Promise<void> {
+    return this.send(to, encodeRtpPacket({ marker: true, payloadType: 0, sequenceNumber: this.#seq++, timestamp: this.#timestamp, ssrc: 0xc0ffee, payload: Buffer.alloc(160, 0xff) }));
+  }
+
   send(to: { port: number }, datagram: Buffer): Promise<void> {
     return new Promise((resolve, reject) => this.socket.send(datagram, to.port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
   }
@@ -72,13 +77,17 @@ class Phone {
   }
 }
 
-async function setup(t: { after: (fn: () => unknown) => void }, codecPt = 0): Promise<{ phone: Phone; ivr: IvrSession }> {
+/** An IVR session that has heard the phone's first RTP packet, so it sends to that phone. */
+async function setup(t: { after: (fn: () => unknown) => void }, codecPt = 0, packetBudget?: number): Promise<{ phone: Phone; ivr: IvrSession }> {
   const phone = await Phone.open();
-  const ivr = await IvrSession.open({ localHost: '127.0.0.1', remote: phone.endpoint, codecPt, dtmfPt: 101, prompts });
+  const ivr = await IvrSession.open({ localHost: '127.0.0.1', codecPt, dtmfPt: 101, prompts, ...(packetBudget ? { packetBudget } : {}) });
   t.after(async () => {
     await ivr.close();
     phone.close();
   });
+  await phone.hello(ivr.local);
+  assert.equal(await ivr.waitForCaller(2000), true, 'latched on the first packet');
+  assert.deepEqual(ivr.remote, phone.endpoint);
   return { phone, ivr };
 }
 
@@ -179,21 +188,70 @@ test('a captured key pressed twice counts twice when the stream moves on (restam
   assert.deepEqual(await collecting, { digits: '255', terminatedBy: 'terminator' });
 });
 
-test('barge-in: a key during the prompt stops it and counts as the first digit', async (t) => {
+test('a key during a prompt does not cut it short and counts only once it is over', async (t) => {
   const { phone, ivr } = await setup(t);
   const full = Math.ceil(prompts.audio('enter-pin', 'mulaw').length / 160);
-  const playing = ivr.play('enter-pin', { bargeIn: true });
-  await phone.waitFor(10);
-  await phone.press(ivr.local, '9');
-  await playing;
-  const sentBeforeStop = phone.received.length;
-  assert.ok(sentBeforeStop < full / 2, `prompt stopped after ${sentBeforeStop} of ${full} packets`);
+  const playing = ivr.play('enter-pin');
+  // A collect running alongside the prompt sees nothing until the prompt ends.
   const collecting = ivr.collect({ maxDigits: 3, interDigitTimeoutMs: 5000 });
-  await phone.press(ivr.local, '8');
-  await phone.press(ivr.local, '7');
+  let collected = false;
+  void collecting.then(() => (collected = true));
+  await phone.waitFor(10);
+  for (const key of ['9', '8', '7'] as const) await phone.press(ivr.local, key);
+  await sleep(50);
+  assert.equal(collected, false, 'three keys pressed, but the prompt still plays');
+  await playing;
+  await phone.waitFor(full);
+  await sleep(50);
+  assert.equal(phone.received.length, full, 'the whole prompt was played');
   assert.deepEqual(await collecting, { digits: '987', terminatedBy: 'max-digits' });
-  await sleep(100);
-  assert.equal(phone.received.length, sentBeforeStop, 'nothing more is played after the stop');
+});
+
+test('keys pressed during a prompt with no collect running are type-ahead for the next one, in order', async (t) => {
+  const { phone, ivr } = await setup(t);
+  const playing = ivr.play('pin-wrong');
+  await phone.waitFor(5);
+  for (const key of ['1', '2', '#', '3'] as const) await phone.press(ivr.local, key);
+  await playing;
+  assert.deepEqual(await ivr.collect({ maxDigits: 8, interDigitTimeoutMs: 5000 }), { digits: '12', terminatedBy: 'terminator' });
+  assert.deepEqual(await ivr.collect({ maxDigits: 1, interDigitTimeoutMs: 5000 }), { digits: '3', terminatedBy: 'max-digits' });
+});
+
+test('nothing is sent before the caller\'s first RTP packet; then only to where it came from, whatever else arrives', async (t) => {
+  const phone = await Phone.open();
+  const stranger = await Phone.open();
+  const ivr = await IvrSession.open({ localHost: '127.0.0.1', codecPt: 0, dtmfPt: 101, prompts });
+  t.after(async () => {
+    await ivr.close();
+    phone.close();
+    stranger.close();
+  });
+  assert.equal(await ivr.waitForCaller(100), false);
+  const started = performance.now();
+  await ivr.play('login-ok');
+  const full = Math.ceil(prompts.audio('login-ok', 'mulaw').length / 160);
+  assert.ok(performance.now() - started >= (full - 1) * 20 * 0.9, 'an unheard prompt still takes its time');
+  assert.equal(ivr.packetsSent, 0);
+
+  await phone.hello(ivr.local);
+  await ivr.waitForCaller(2000);
+  await stranger.hello(ivr.local);
+  await sleep(20);
+  await ivr.play('login-ok');
+  await phone.waitFor(full);
+  await sleep(50);
+  assert.equal(phone.received.length, full);
+  assert.equal(stranger.received.length, 0, 'a later source does not take the stream over');
+  assert.deepEqual(ivr.remote, phone.endpoint);
+});
+
+test('a spent packet budget ends the session', async (t) => {
+  const { phone, ivr } = await setup(t, 0, 30);
+  await assert.rejects(ivr.play('locked-out'), IvrSessionClosedError);
+  assert.equal(ivr.closed, true);
+  await sleep(50);
+  assert.equal(phone.received.length, 30);
+  assert.equal(ivr.packetsSent, 30);
 });
 
 test('keys from SIP INFO bodies are collected like RTP ones', async (t) => {
@@ -219,13 +277,15 @@ test('silence after a key ends the entry by the inter-digit timeout', async (t) 
 test('close (BYE) ends a running collect and a running prompt, and frees the RTP port', async (t) => {
   const phone = await Phone.open();
   t.after(() => phone.close());
-  const ivr = await IvrSession.open({ localHost: '127.0.0.1', remote: phone.endpoint, codecPt: 0, dtmfPt: 101, prompts });
+  const ivr = await IvrSession.open({ localHost: '127.0.0.1', codecPt: 0, dtmfPt: 101, prompts });
   const port = ivr.local.port;
   const collecting = ivr.collect({ maxDigits: 4, interDigitTimeoutMs: 60000 });
   await ivr.close();
   await assert.rejects(collecting, IvrSessionClosedError);
 
-  const second = await IvrSession.open({ localHost: '127.0.0.1', localPort: port, remote: phone.endpoint, codecPt: 0, prompts });
+  const second = await IvrSession.open({ localHost: '127.0.0.1', localPort: port, codecPt: 0, prompts });
+  await phone.hello(second.local);
+  await second.waitForCaller(2000);
   const playing = second.play('locked-out');
   await phone.waitFor(3);
   await second.close();
@@ -252,6 +312,8 @@ test('answer(): opens a session for an INVITE offer, answers with its port, play
   if (!answered.ok) return;
   t.after(() => answered.session.close());
   assert.match(answered.answerSdp, new RegExp(`m=audio ${answered.session.local.port} RTP/AVP 8 96\\r\\n`));
+  await phone.hello(answered.session.local);
+  await answered.session.waitForCaller(2000);
   const playing = answered.session.play('login-ok');
   const collecting = answered.session.collect({ maxDigits: 1, interDigitTimeoutMs: 5000 });
   await phone.press(answered.session.local, '3', 96);
