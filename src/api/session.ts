@@ -15,6 +15,7 @@ export const SESSION_END_REASONS = [
   'superseded', // a newer login took the device (or user) over
   'deviceGone', // the HotDeskDevice was deleted
   'userGone', // the HotDeskUser was deleted
+  'poolGone', // the device's HotDeskPool was deleted
   'disabled', // hot desking was switched off for the user
   'refused', // the login was never admitted
 ] as const;

@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HotDeskDevice, HotDeskPool, HotDeskSession, HotDeskUser } from '../api/index.ts';
-import { CORE_KINDS, Manager, splitKey, type Clock, type Informer, type KubeObject, type LeaderElectionConfig } from '../runtime/index.ts';
+import { CORE_KINDS, generationChanged, Manager, type Clock, type Informer, type KubeObject, type LeaderElectionConfig, type ReconcileContext } from '../runtime/index.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { Claims, deviceClaims, userClaims } from '../api/conflicts.ts';
 import type { HotDeskContext } from './context.ts';
@@ -9,10 +9,10 @@ import { DomainMetrics } from './domain-metrics.ts';
 import { EDGE_APP_LABEL } from './edge-objects.ts';
 import { HOTDESK_KINDS } from '../api/kinds.ts';
 import { LABEL_DEVICE, LABEL_POOL, PROVISIONING_SELECTOR } from '../api/labels.ts';
+import { isFinished } from '../api/session-index.ts';
 import { reconcilePool } from './pool-reconciler.ts';
-import { reconcileSession } from './session-reconciler.ts';
+import { DEFAULT_MISSING_GRACE_MS, reconcileSession } from './session-reconciler.ts';
 import { reconcileUser } from './user-reconciler.ts';
-import { SpecChanges } from './spec-changes.ts';
 import { WriteMemo } from './write-memo.ts';
 import { SecretLabelCache } from './secret-labels.ts';
 
@@ -28,6 +28,8 @@ export interface ControllerOptions {
   /** The controller's one clock (queues, Events, lease, session policy); real time by default. */
   clock?: Clock;
   shutdownGraceMs?: number;
+  /** How long a login waits for a device, user or pool that does not exist before it is refused. Default 60 s. */
+  missingReferenceGraceMs?: number;
 }
 
 const EDGE_SELECTOR = `app.kubernetes.io/name=${EDGE_APP_LABEL}`;
@@ -90,11 +92,15 @@ export function createController(opts: ControllerOptions): Manager {
   };
   devices.addHandler({ onDelete: (d) => ctx.statusWrites.forget(`device/${d.metadata.uid}`) });
   users.addHandler({ onDelete: (u) => ctx.statusWrites.forget(`user/${u.metadata.uid}`) });
-  // A pool's or user's status changes with every login (counts, active sessions); only a spec
-  // change alters what a device renders, so only that requeues every device of the pool.
-  const poolSpecs = new SpecChanges();
-  const userSpecs = new SpecChanges();
-  const nsOf = (k: string) => splitKey(k).namespace ?? '';
+  sessions.addHandler({ onDelete: (s) => ctx.statusWrites.forget(`session/${s.metadata.uid}`) });
+  // Each reconcile writes through its own ReconcileContext's client: a shutdown past its grace,
+  // or a lost lease, cancels the requests still in flight.
+  const run = (rc: ReconcileContext): HotDeskContext => ({ ...ctx, client: rc.client, logger: rc.logger });
+  const sessionOptions = { missingGraceMs: opts.missingReferenceGraceMs ?? DEFAULT_MISSING_GRACE_MS };
+  const ofPool = (pool: KubeObject) => (s: HotDeskSession & KubeObject) => {
+    const ns = pool.metadata?.namespace;
+    return (devices.get(ns, s.spec.device)?.spec.pool ?? users.get(ns, s.spec.user)?.spec.pool) === pool.metadata?.name;
+  };
 
   mgr.add({
     name: 'hotdeskdevice',
@@ -104,17 +110,20 @@ export function createController(opts: ControllerOptions): Manager {
     watches: [
       { kind: HOTDESK_KINDS.device, ...ns, map: claimPeers(ctx.claims.devices, devices) },
       { kind: HOTDESK_KINDS.session, ...ns, map: (o) => [key(o.metadata?.namespace, (o as unknown as HotDeskSession).spec.device)] },
+      // A pool's or user's status changes with every login (counts, active sessions); only a spec
+      // change, a creation or a deletion alters what a device renders.
       {
-        kind: HOTDESK_KINDS.user, ...ns,
-        map: (o) => (userSpecs.changed(o) ? devices.list(o.metadata?.namespace).filter((d) => d.status?.occupant?.user === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')) : []),
+        kind: HOTDESK_KINDS.user, ...ns, predicate: generationChanged,
+        map: (o) => devices.list(o.metadata?.namespace).filter((d) => d.status?.occupant?.user === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')),
       },
       {
-        kind: HOTDESK_KINDS.pool, ...ns,
-        map: (o) => (poolSpecs.changed(o) ? devices.list(o.metadata?.namespace).filter((d) => d.spec.pool === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')) : []),
+        // A deleted pool puts its devices in Error at once.
+        kind: HOTDESK_KINDS.pool, ...ns, predicate: generationChanged,
+        map: (o) => devices.list(o.metadata?.namespace).filter((d) => d.spec.pool === o.metadata?.name).map((d) => key(d.metadata.namespace, d.metadata.name ?? '')),
       },
       { kind: CORE_KINDS.configMap, ...ns, labelSelector: PROVISIONING_SELECTOR, transform: withoutData, map: (o) => [key(o.metadata?.namespace, o.metadata?.labels?.[LABEL_DEVICE] ?? '')] },
     ],
-    reconcile: async (k) => reconcileDevice(ctx, nsOf(k), splitKey(k).name),
+    reconcile: async (_k, rc) => reconcileDevice(run(rc), rc.namespace ?? '', rc.name),
   });
 
   mgr.add({
@@ -132,8 +141,13 @@ export function createController(opts: ControllerOptions): Manager {
         kind: HOTDESK_KINDS.user, ...ns,
         map: (o) => sessions.list(o.metadata?.namespace).filter((s) => s.spec.user === o.metadata?.name && s.status?.phase !== 'Ended').map((s) => key(s.metadata.namespace, s.metadata.name ?? '')),
       },
+      {
+        // A deleted pool ends its sessions (poolGone); a policy edit reschedules their expiry.
+        kind: HOTDESK_KINDS.pool, ...ns, predicate: generationChanged,
+        map: (o) => sessions.list(o.metadata?.namespace).filter((s) => !isFinished(s) && ofPool(o)(s)).map((s) => key(s.metadata.namespace, s.metadata.name ?? '')),
+      },
     ],
-    reconcile: async (k) => reconcileSession(ctx, nsOf(k), splitKey(k).name),
+    reconcile: async (_k, rc) => reconcileSession(ctx, rc, sessionOptions),
   });
 
   mgr.add({
@@ -148,7 +162,7 @@ export function createController(opts: ControllerOptions): Manager {
         map: (o) => users.list(o.metadata?.namespace).filter((u) => u.spec.pool === o.metadata?.name).map((u) => key(u.metadata.namespace, u.metadata.name ?? '')),
       },
     ],
-    reconcile: async (k) => reconcileUser(ctx, nsOf(k), splitKey(k).name),
+    reconcile: async (_k, rc) => reconcileUser(run(rc), rc.namespace ?? '', rc.name),
   });
 
   mgr.add({
@@ -160,7 +174,7 @@ export function createController(opts: ControllerOptions): Manager {
       { kind: HOTDESK_KINDS.user, ...ns, map: (o) => [key(o.metadata?.namespace, (o as unknown as HotDeskUser).spec.pool)] },
       { kind: CORE_KINDS.deployment, ...ns, labelSelector: EDGE_SELECTOR, map: (o) => [key(o.metadata?.namespace, o.metadata?.labels?.[LABEL_POOL] ?? '')] },
     ],
-    reconcile: async (k) => reconcilePool(ctx, nsOf(k), splitKey(k).name),
+    reconcile: async (_k, rc) => reconcilePool(run(rc), rc.namespace ?? '', rc.name),
   });
 
   return mgr;

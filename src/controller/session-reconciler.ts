@@ -1,239 +1,170 @@
-import { GROUP_VERSION, type HotDeskPool, type HotDeskSession, type HotDeskSessionStatus, type SessionEndReason } from '../api/index.ts';
-import { addFinalizer, applyStatus, isStatus, mergeConditions, objectPath, removeFinalizer, type Condition, type KubeObject, type ReconcileOutcome } from '../runtime/index.ts';
-import { optionalDuration, parseDuration } from '../policy/duration.ts';
-import { nextExpiry } from '../policy/expiry.ts';
-import { admitSession } from '../policy/session-admission.ts';
+import { GROUP_VERSION, type HotDeskSession, type HotDeskSessionStatus } from '../api/index.ts';
+import { addFinalizer, applyStatus, isStatus, mergeConditions, objectPath, removeFinalizer, type Condition, type KubeObject, type ReconcileContext, type ReconcileOutcome } from '../runtime/index.ts';
 import type { HotDeskContext } from './context.ts';
 import { reconcileDevice } from './device-reconciler.ts';
 import { HOTDESK_KINDS } from '../api/kinds.ts';
-import { ANNOTATION_LOGOUT_REQUESTED, CONTROLLER_FIELD_MANAGER, SESSION_FINALIZER } from '../api/labels.ts';
-import { isActive, isFinished, sessionRef } from '../api/session-index.ts';
-import { sessionPoolLabel } from '../policy/session-pool-label.ts';
+import { CONTROLLER_FIELD_MANAGER, SESSION_FINALIZER } from '../api/labels.ts';
+import { isActive, sessionRef } from '../api/session-index.ts';
 import { labelSession } from './session-labels.ts';
+import { decideSession, endPlan, type PlannedMetric, type ReferenceKind, type SessionPlan, type SessionStatusPlan } from './session-decision.ts';
 
 type Session = HotDeskSession & KubeObject;
 
-const MAX_REQUEUE_MS = 6 * 3600_000;
+export interface SessionReconcilerOptions {
+  /** How long a login waits for a device, user or pool that does not exist before it is refused. */
+  missingGraceMs: number;
+}
+
+/** Default grace: long enough for a GitOps sync or a booking system to create a session first. */
+export const DEFAULT_MISSING_GRACE_MS = 60_000;
+
+/** When the cache lacks what the API server has, look again this soon (its watch enqueues it too). */
+const CACHE_BEHIND_RETRY_MS = 1_000;
+
+/** What of the runtime's ReconcileContext the session reconciler uses. */
+export type SessionRun = Pick<ReconcileContext, 'namespace' | 'name' | 'signal' | 'client' | 'logger'>;
 
 /**
- * Admits, expires and ends sessions. One worker: admission compares a session with every other
- * active one, and two admissions racing could both take the same desk.
+ * Admits, expires and ends sessions: reads the caches, lets decideSession plan, confirms every
+ * "not found" the plan rests on with a live read, then carries the plan out, each write once.
+ * One worker: admission compares a session with every other active one, and two admissions racing
+ * could both take the same desk.
  */
-export async function reconcileSession(ctx: HotDeskContext, namespace: string, name: string): Promise<ReconcileOutcome> {
-  const session = ctx.caches.sessions.get(namespace, name);
+export async function reconcileSession(shared: HotDeskContext, run: SessionRun, opts: SessionReconcilerOptions): Promise<ReconcileOutcome> {
+  // Writes go through the reconcile's client, so a shutdown or a lost lease cancels them.
+  const ctx: HotDeskContext = { ...shared, client: run.client, logger: run.logger };
+  const ns = run.namespace ?? '';
+  const session = ctx.caches.sessions.get(ns, run.name);
   if (!session) return;
-  if (session.metadata.deletionTimestamp) return finalize(ctx, session);
+  const device = ctx.caches.devices.get(ns, session.spec.device);
+  const user = ctx.caches.users.get(ns, session.spec.user);
+  const poolName = device?.spec.pool ?? user?.spec.pool;
+  const plan = decideSession({
+    session,
+    device,
+    user,
+    pool: poolName ? ctx.caches.pools.get(ns, poolName) : undefined,
+    active: ctx.caches.sessions.list(ns).filter(isActive).map(sessionRef),
+    now: ctx.now(),
+    missingGraceMs: opts.missingGraceMs,
+  });
 
-  const phase = session.status?.phase;
-  if (phase === 'Ended' || phase === 'Refused') return retain(ctx, session);
+  for (const ref of plan.confirmAbsent) {
+    if (await existsLive(ctx, ref.kind, ns, ref.name)) {
+      ctx.logger.debug({ [ref.kind]: ref.name }, 'the cache lacks an object the API server has; waiting for the cache');
+      return { requeueAfter: CACHE_BEHIND_RETRY_MS };
+    }
+  }
 
-  if (!session.metadata.finalizers?.includes(SESSION_FINALIZER)) {
+  const memoKey = `session/${session.metadata.uid}`;
+  // Timestamps left out: the same plan made a second later is still the same plan.
+  const writes = {
+    finalizer: plan.finalizer,
+    labels: plan.labels,
+    status: plan.status && [plan.status.phase, plan.status.endReason, plan.status.ready.status, plan.status.ready.reason],
+    endOthers: plan.endOthers.map((o) => o.name),
+    deleteSession: plan.deleteSession,
+    releaseDevice: plan.releaseDevice,
+  };
+  const writesSomething = plan.finalizer || plan.labels || plan.status || plan.endOthers.length > 0 || plan.deleteSession || plan.releaseDevice;
+  // The cache may still show the version this same plan was carried out on: do not do it twice.
+  if (writesSomething && ctx.statusWrites.alreadyWritten(memoKey, session.metadata.resourceVersion, writes)) return outcome(plan);
+  await carryOut(ctx, run.signal, session, plan);
+  if (writesSomething) ctx.statusWrites.record(memoKey, session.metadata.resourceVersion, writes);
+  return outcome(plan);
+}
+
+function outcome(plan: SessionPlan): ReconcileOutcome {
+  return plan.requeueAfter !== undefined ? { requeueAfter: plan.requeueAfter } : undefined;
+}
+
+/** Stops between writes once the reconcile is cancelled: what is left is redone by the next leader. */
+function checkNotCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new Error('session reconcile cancelled: shutting down or no longer leading');
+}
+
+async function carryOut(ctx: HotDeskContext, signal: AbortSignal, session: Session, plan: SessionPlan): Promise<void> {
+  const ns = session.metadata.namespace ?? '';
+  if (plan.finalizer === 'add') {
     await addFinalizer(ctx.client, HOTDESK_KINDS.session, session, SESSION_FINALIZER);
     return; // the update comes back through the watch
   }
-  // The pool label keys each edge to its own pool's sessions (admission policy); add it when missing.
-  const device = ctx.caches.devices.get(session.metadata.namespace ?? '', session.spec.device);
-  const poolLabel = device ? sessionPoolLabel(session.metadata.labels, session.spec.device, device.spec.pool) : undefined;
-  if (poolLabel?.action === 'label') {
-    await labelSession(ctx.client, session, poolLabel.labels);
+  if (plan.labels) {
+    await labelSession(ctx.client, session, plan.labels);
     return; // the update comes back through the watch
   }
-  if (phase === 'Active') return keepOrEnd(ctx, session);
-  return admit(ctx, session);
-}
-
-async function admit(ctx: HotDeskContext, session: Session): Promise<ReconcileOutcome> {
-  const ns = session.metadata.namespace ?? '';
-  const device = ctx.caches.devices.get(ns, session.spec.device);
-  const user = ctx.caches.users.get(ns, session.spec.user);
-  const pool = device ? ctx.caches.pools.get(ns, device.spec.pool) : undefined;
-  const poolName = device?.spec.pool ?? user?.spec.pool ?? '';
-  const refuse = async (message: string) => {
-    ctx.metrics.logins.inc({ namespace: ns, pool: poolName, result: 'refused' });
-    await setPhase(ctx, session, { phase: 'Refused', endedAt: ctx.now().toISOString(), endReason: 'refused', message }, 'Refused');
-    await ctx.recorder.event(session, 'Warning', 'LoginRefused', message);
-  };
-
-  if (!device) return refuse(`device ${session.spec.device} not found in namespace ${ns}`);
-  if (!user) return refuse(`user ${session.spec.user} not found in namespace ${ns}`);
-  if (!pool) return refuse(`pool ${device.spec.pool} of device ${device.metadata.name} not found`);
-  const poolLabel = sessionPoolLabel(session.metadata.labels, session.spec.device, device.spec.pool);
-  if (poolLabel.action === 'refuse') return refuse(poolLabel.message);
-  if (user.spec.pool !== device.spec.pool) return refuse(`user ${user.metadata.name} belongs to pool ${user.spec.pool}, device ${device.metadata.name} to pool ${device.spec.pool}`);
-  if (!user.spec.hotDeskingEnabled) return refuse(`hot desking is not enabled for user ${user.metadata.name} (spec.hotDeskingEnabled is false)`);
-  const lockedUntil = user.status?.lockedUntil ? new Date(user.status.lockedUntil) : undefined;
-  if (lockedUntil && lockedUntil > ctx.now()) return refuse(`user ${user.metadata.name} is locked out after too many wrong PINs until ${lockedUntil.toISOString()}`);
-
-  const active = ctx.caches.sessions.list(ns).filter(isActive).map(sessionRef);
-  const decision = admitSession(sessionRef(session), active, pool.spec.sessionPolicy.loggedInElsewhere);
-  if (decision.action === 'refuse') return refuse(decision.message);
-  if (decision.action === 'superseded') {
-    ctx.metrics.logins.inc({ namespace: ns, pool: poolName, result: 'superseded' });
-    await setPhase(ctx, session, { phase: 'Ended', endedAt: ctx.now().toISOString(), endReason: 'superseded', message: decision.message }, 'Ended');
-    return;
-  }
-
-  for (const other of decision.end) {
+  for (const other of plan.endOthers) {
+    checkNotCancelled(signal);
     const o = ctx.caches.sessions.get(ns, other.name);
-    if (o) await endSession(ctx, o, other.reason, other.message, pool);
+    if (!o) continue;
+    const pool = ctx.caches.devices.get(ns, o.spec.device)?.spec.pool ?? '';
+    await carryOut(ctx, signal, o, endPlan(o, other.reason, other.message, pool, ctx.now()));
   }
-  const now = ctx.now();
-  await setPhase(ctx, session, { phase: 'Active', startedAt: now.toISOString(), message: `${user.spec.extension} logged in at ${device.metadata.name}` }, 'Active');
-  ctx.metrics.logins.inc({ namespace: ns, pool: poolName, result: 'success' });
-  await ctx.recorder.event(session, 'Normal', 'LoggedIn', `extension ${user.spec.extension} logged in at device ${device.metadata.name} (${session.spec.origin})`);
-  const next = scheduleExpiry(session, pool, now, now);
-  // Already due (a zero-length policy): look again at once and end it.
-  return next === 'due' ? { requeueAfter: 1 } : next;
-}
-
-async function keepOrEnd(ctx: HotDeskContext, session: Session): Promise<ReconcileOutcome> {
-  const ns = session.metadata.namespace ?? '';
-  const device = ctx.caches.devices.get(ns, session.spec.device);
-  const user = ctx.caches.users.get(ns, session.spec.user);
-  const pool = device ? ctx.caches.pools.get(ns, device.spec.pool) : undefined;
-  if (session.metadata.annotations?.[ANNOTATION_LOGOUT_REQUESTED]) return endSession(ctx, session, 'logout', 'the user dialled the logout code', pool);
-  if (!device) return endSession(ctx, session, 'deviceGone', `device ${session.spec.device} was deleted`, pool);
-  if (!user) return endSession(ctx, session, 'userGone', `user ${session.spec.user} was deleted`, pool);
-  if (!user.spec.hotDeskingEnabled) return endSession(ctx, session, 'disabled', `hot desking was disabled for user ${session.spec.user}`, pool);
-  if (!pool) return;
-
-  const startedAt = new Date(session.status?.startedAt ?? session.metadata.creationTimestamp ?? ctx.now());
-  const now = ctx.now();
-  const outcome = scheduleExpiry(session, pool, startedAt, now);
-  if (outcome === 'due') {
-    const expiry = expiryOf(session, pool, startedAt)!;
-    return endSession(ctx, session, expiry.reason, `${expiry.rule} reached at ${expiry.at.toISOString()}`, pool);
+  if (plan.status) {
+    checkNotCancelled(signal);
+    await applySessionStatus(ctx, session, plan.status);
   }
-  await setReady(ctx, session, device.status?.occupant?.session === session.metadata.name);
-  return outcome;
-}
-
-function expiryOf(session: Session, pool: HotDeskPool, startedAt: Date) {
-  const policy = pool.spec.sessionPolicy;
-  return nextExpiry(
-    {
-      startedAt,
-      lastActivityAt: session.status?.lastActivityAt ? new Date(session.status.lastActivityAt) : undefined,
-      expiresAt: session.spec.expiresAt ? new Date(session.spec.expiresAt) : undefined,
-    },
-    {
-      maxDurationMs: optionalDuration(policy.maxDuration),
-      dailyLogoutTime: policy.dailyLogoutTime,
-      timeZone: policy.timeZone ?? 'UTC',
-      idleTimeoutMs: optionalDuration(policy.idleTimeout),
-    },
-  );
-}
-
-/** 'due' when a policy has already ended the session, else when to look again. */
-function scheduleExpiry(session: Session, pool: HotDeskPool, startedAt: Date, now: Date): { requeueAfter: number } | undefined | 'due' {
-  const expiry = expiryOf(session, pool, startedAt);
-  if (!expiry) return undefined;
-  const wait = expiry.at.getTime() - now.getTime();
-  if (wait <= 0) return 'due';
-  return { requeueAfter: Math.min(wait, MAX_REQUEUE_MS) };
-}
-
-/** Ends a session: status, metrics, an Event; the device follows through its watch. */
-export async function endSession(ctx: HotDeskContext, session: Session, reason: SessionEndReason, message: string, pool?: HotDeskPool): Promise<undefined> {
-  const ns = session.metadata.namespace ?? '';
-  const poolName = pool?.metadata.name ?? ctx.caches.devices.get(ns, session.spec.device)?.spec.pool ?? '';
-  const now = ctx.now();
-  await setPhase(ctx, session, { phase: 'Ended', endedAt: now.toISOString(), endReason: reason, message }, 'Ended');
-  ctx.metrics.logouts.inc({ namespace: ns, pool: poolName, reason });
-  if (session.status?.startedAt) {
-    ctx.metrics.sessionDuration.observe({ namespace: ns, pool: poolName }, (now.getTime() - new Date(session.status.startedAt).getTime()) / 1000);
+  if (plan.metric) count(ctx, ns, plan.metric);
+  if (plan.event) void ctx.recorder.event(session, plan.event.type, plan.event.reason, plan.event.message);
+  if (plan.releaseDevice) {
+    checkNotCancelled(signal);
+    await reconcileDevice(ctx, ns, session.spec.device);
   }
-  await ctx.recorder.event(session, 'Normal', 'SessionEnded', `session ended (${reason}): ${message}`);
-  return undefined;
-}
-
-/** Deletion is a force logout: the device is put back to idle before the object may go. */
-async function finalize(ctx: HotDeskContext, session: Session): Promise<ReconcileOutcome> {
-  if (!session.metadata.finalizers?.includes(SESSION_FINALIZER)) return;
-  const ns = session.metadata.namespace ?? '';
-  if (session.status?.phase === 'Active') {
-    const pool = poolOf(ctx, session);
-    ctx.metrics.logouts.inc({ namespace: ns, pool: pool?.metadata.name ?? '', reason: 'forced' });
-    if (session.status.startedAt) {
-      ctx.metrics.sessionDuration.observe({ namespace: ns, pool: pool?.metadata.name ?? '' }, (ctx.now().getTime() - new Date(session.status.startedAt).getTime()) / 1000);
-    }
-    await ctx.recorder.event(session, 'Normal', 'SessionEnded', `session ended (forced): deleted by ${session.spec.origin === 'admin' ? 'an admin' : 'a client'}`);
+  if (plan.finalizer === 'remove') {
+    checkNotCancelled(signal);
+    await ignoreNotFound(removeFinalizer(ctx.client, HOTDESK_KINDS.session, session, SESSION_FINALIZER));
   }
-  await reconcileDevice(ctx, ns, session.spec.device);
-  try {
-    await removeFinalizer(ctx.client, HOTDESK_KINDS.session, session, SESSION_FINALIZER);
-  } catch (err) {
-    if (!isStatus(err, 404)) throw err;
+  if (plan.deleteSession) {
+    checkNotCancelled(signal);
+    await ignoreNotFound(ctx.client.request({
+      method: 'DELETE',
+      path: objectPath(HOTDESK_KINDS.session, ns, session.metadata.name ?? ''),
+      body: { preconditions: { uid: session.metadata.uid } },
+    }));
   }
 }
 
-/** Ended sessions stay as an audit trail for the pool's retention, then go. */
-async function retain(ctx: HotDeskContext, session: Session): Promise<ReconcileOutcome> {
-  if (session.metadata.finalizers?.includes(SESSION_FINALIZER)) {
-    await removeFinalizer(ctx.client, HOTDESK_KINDS.session, session, SESSION_FINALIZER);
+function count(ctx: HotDeskContext, namespace: string, metric: PlannedMetric): void {
+  if ('login' in metric) {
+    ctx.metrics.logins.inc({ namespace, pool: metric.pool, result: metric.login });
     return;
   }
-  const pool = poolOf(ctx, session);
-  const retentionMs = parseDuration(pool?.spec.sessionPolicy.retention ?? '24h');
-  const endedAt = new Date(session.status?.endedAt ?? session.metadata.creationTimestamp ?? ctx.now());
-  const wait = endedAt.getTime() + retentionMs - ctx.now().getTime();
-  if (wait > 0) return { requeueAfter: Math.min(wait, MAX_REQUEUE_MS) };
+  ctx.metrics.logouts.inc({ namespace, pool: metric.pool, reason: metric.logout });
+  if (metric.durationSeconds !== undefined) ctx.metrics.sessionDuration.observe({ namespace, pool: metric.pool }, metric.durationSeconds);
+}
+
+async function ignoreNotFound(write: Promise<unknown>): Promise<void> {
   try {
-    await ctx.client.request({ method: 'DELETE', path: objectPath(HOTDESK_KINDS.session, session.metadata.namespace, session.metadata.name ?? ''), body: { preconditions: { uid: session.metadata.uid } } });
+    await write;
   } catch (err) {
     if (!isStatus(err, 404)) throw err;
   }
 }
 
-function poolOf(ctx: HotDeskContext, session: Session): HotDeskPool | undefined {
-  const ns = session.metadata.namespace ?? '';
-  const device = ctx.caches.devices.get(ns, session.spec.device);
-  const user = ctx.caches.users.get(ns, session.spec.user);
-  const pool = device?.spec.pool ?? user?.spec.pool;
-  return pool ? ctx.caches.pools.get(ns, pool) : undefined;
+/** A live read: true when the object exists and is not being deleted. */
+async function existsLive(ctx: HotDeskContext, kind: ReferenceKind, namespace: string, name: string): Promise<boolean> {
+  try {
+    const obj = await ctx.client.request<KubeObject>({ method: 'GET', path: objectPath(HOTDESK_KINDS[kind], namespace, name) });
+    return !obj.metadata?.deletionTimestamp;
+  } catch (err) {
+    if (isStatus(err, 404)) return false;
+    throw err;
+  }
 }
 
-type PhaseStatus = Pick<HotDeskSessionStatus, 'phase' | 'startedAt' | 'endedAt' | 'endReason' | 'message'>;
-
-async function setPhase(ctx: HotDeskContext, session: Session, status: PhaseStatus, readyReason: string): Promise<void> {
-  const ready: Omit<Condition, 'lastTransitionTime'> = {
-    type: 'Ready',
-    status: 'False',
-    reason: readyReason,
-    message: status.phase === 'Active' ? 'waiting for the device to carry the occupant\'s configuration' : (status.message ?? ''),
-    observedGeneration: session.metadata.generation ?? 0,
-  };
-  const keep = status.phase === 'Ended' ? { startedAt: session.status?.startedAt } : {};
-  await applySessionStatus(ctx, session, { ...keep, ...status, lastActivityAt: session.status?.lastActivityAt }, [ready]);
-}
-
-async function setReady(ctx: HotDeskContext, session: Session, ready: boolean): Promise<void> {
-  const current = session.status?.conditions?.find((c) => c.type === 'Ready');
-  const want = ready ? 'True' : 'False';
-  if (current?.status === want) return;
-  const { conditions: _c, observedGeneration: _g, ...rest } = session.status ?? {};
-  await applySessionStatus(ctx, session, rest, [{
-    type: 'Ready',
-    status: want,
-    reason: ready ? 'Provisioned' : 'Provisioning',
-    message: ready ? `device ${session.spec.device} carries this session's configuration` : 'waiting for the device to carry the occupant\'s configuration',
-    observedGeneration: session.metadata.generation ?? 0,
-  }]);
-}
-
-async function applySessionStatus(ctx: HotDeskContext, session: Session, status: Partial<HotDeskSessionStatus>, conditions: Array<Omit<Condition, 'lastTransitionTime'>>): Promise<void> {
-  const clean = Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined));
+async function applySessionStatus(ctx: HotDeskContext, session: Session, plan: SessionStatusPlan): Promise<void> {
+  const { ready, ...fields } = plan;
+  // lastActivityAt is the edge's; the controller's apply carries it over so it is never dropped.
+  const status: Partial<HotDeskSessionStatus> = { ...fields, ...(session.status?.lastActivityAt ? { lastActivityAt: session.status.lastActivityAt } : {}) };
+  const generation = session.metadata.generation ?? 0;
   await applyStatus(ctx.client, HOTDESK_KINDS.session, {
     apiVersion: GROUP_VERSION,
     kind: HOTDESK_KINDS.session.kind,
     metadata: { name: session.metadata.name, namespace: session.metadata.namespace },
     status: {
-      ...clean,
-      observedGeneration: session.metadata.generation ?? 0,
-      conditions: mergeConditions(session.status?.conditions as Condition[] | undefined, conditions, ctx.now()),
+      ...status,
+      observedGeneration: generation,
+      conditions: mergeConditions(session.status?.conditions as Condition[] | undefined, [{ type: 'Ready', ...ready, observedGeneration: generation }], ctx.now()),
     },
   }, { fieldManager: CONTROLLER_FIELD_MANAGER });
 }
-
-export { isFinished };

@@ -1,6 +1,8 @@
 // The controller runtime's public surface, for reconcilers and entrypoints.
 export { Manager, type ControllerSpec, type ManagerOptions, type ReconcileContext, type ReconcileOutcome, type WatchSpec, type Selection, type LeaderElectionConfig } from './manager.ts';
 export { Informer, type InformerHandler, type InformerOptions } from './informer.ts';
+export { CacheIndex } from './cache-index.ts';
+export { generationChanged, type Predicate } from './predicates.ts';
 export { WorkQueue, type WorkQueueListener, type WorkQueueOptions } from './workqueue.ts';
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.ts';
 export { applyObject, applyStatus, type ApplyOptions } from './apply.ts';

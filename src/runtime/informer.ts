@@ -22,6 +22,12 @@ export interface InformerOptions {
   /** Retry after a failed list or watch: jittered exponential, 800 ms up to 30 s by default. */
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /**
+   * While waiting out a retry delay longer than this, ask the API server this often whether it
+   * answers again (a one-item list); when it does, the backoff starts over and the informer
+   * reconnects at once. Default 1 s.
+   */
+  probeIntervalMs?: number;
   /** Server-side watch timeout; a little random so many watches don't reconnect together. */
   watchTimeoutSeconds?: number;
   pageSize?: number;
@@ -41,7 +47,8 @@ interface ListResponse<T> {
 /**
  * List+watch cache of one kind. Our own loop rather than client-node's ListWatch, which stops for
  * good on any watch error other than 410 or a client timeout, stops after a failed list, and has no
- * synced flag or resync: this one retries everything with jittered backoff, relists on 410 Gone.
+ * synced flag or resync: this one retries everything with jittered backoff, relists on 410 Gone,
+ * and reconnects as soon as the API server answers again rather than when its backoff runs out.
  */
 export class Informer<T extends KubeObject = KubeObject> {
   readonly kind: KindDescriptor;
@@ -146,7 +153,40 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.failures++;
     const delay = withJitter(exponentialDelay(this.failures, this.opts.retryInitialMs ?? 800, this.opts.retryMaxMs ?? 30_000), 0.5);
     this.opts.logger?.warn({ kind: this.kind.kind, err: String(err), retryInMs: Math.round(delay), failures: this.failures }, 'list/watch failed; retrying');
-    await sleep(delay, signal);
+    await this.waitUnlessServerBack(delay, signal);
+  }
+
+  /**
+   * Sleeps delayMs, unless the API server answers a probe first: then the failure count starts
+   * over and the loop retries at once. Sitting out each informer's own backoff (up to 30 s) after
+   * an outage would bring the caches of related kinds back seconds apart, and a reconciler reading
+   * two of them would see one object without the other.
+   */
+  private async waitUnlessServerBack(delayMs: number, signal: AbortSignal): Promise<void> {
+    const every = this.opts.probeIntervalMs ?? 1_000;
+    const until = Date.now() + delayMs;
+    while (!signal.aborted) {
+      const left = until - Date.now();
+      if (left <= every) return sleep(Math.max(0, left), signal);
+      await sleep(every, signal);
+      if (signal.aborted) return;
+      if (await this.serverAnswers(signal)) {
+        this.opts.logger?.info({ kind: this.kind.kind, failures: this.failures }, 'API server answers again; reconnecting');
+        this.failures = 0;
+        return;
+      }
+    }
+  }
+
+  /** A one-item list: cheap, and it succeeds only when this kind is served and may be read. */
+  private async serverAnswers(signal: AbortSignal): Promise<boolean> {
+    try {
+      // A server down refuses the connection at once; the timeout is for one too loaded to answer.
+      await this.client.request({ method: 'GET', path: collectionPath(this.kind, this.opts.namespace), query: { ...this.selectors(), limit: 1 }, signal, timeoutMs: 5_000 });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private selectors(): Record<string, string | undefined> {

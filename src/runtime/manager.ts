@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -8,8 +9,9 @@ import { Informer } from './informer.ts';
 import { LeaderElector } from './leader-election.ts';
 import { RuntimeMetrics, type ReconcileResult } from './metrics.ts';
 import { controllerOf, refersToKind } from './owner.ts';
+import type { Predicate } from './predicates.ts';
 import { keyOf, splitKey, type KindDescriptor, type KubeObject } from './resource.ts';
-import { KubeClient } from './rest.ts';
+import { isStatus, KubeClient, type RequestOptions } from './rest.ts';
 import { ProbeServer } from './server.ts';
 import { WorkQueue, type WorkQueueOptions } from './workqueue.ts';
 
@@ -23,6 +25,8 @@ export interface Selection {
 
 export interface WatchSpec extends Selection {
   kind: KindDescriptor;
+  /** Which changes are mapped at all (e.g. generationChanged); every add, update and delete when unset. */
+  predicate?: Predicate;
   /** Which reconcile keys ("namespace/name") a change of obj concerns. */
   map(obj: KubeObject): string[];
 }
@@ -36,6 +40,7 @@ export interface ReconcileContext {
   /** How many times this key has failed in a row before this attempt. */
   retries: number;
   logger: Logger;
+  /** Every request made through it is cancelled when signal aborts. */
   client: KubeClient;
   recorder: EventRecorder;
   /** Cached reads of a kind this controller watches (for, owns or watches). */
@@ -77,6 +82,8 @@ export interface ManagerOptions {
   shutdownGraceMs?: number;
   resyncPeriodMs?: number;
   informerRetryMaxMs?: number;
+  /** At most one ReconcileError Event per object this often, so a hot retry loop cannot flood Events. Default 60 s. */
+  reconcileErrorEventIntervalMs?: number;
   metrics?: RuntimeMetrics;
   logger?: Logger;
   /** The one clock of queues, Events and the lease; a test may drive it by hand. */
@@ -112,6 +119,7 @@ export class Manager {
   private hardStop = new AbortController();
   private stopping: Promise<void> | undefined;
   private started = false;
+  private readonly errorEvents = new RateLimitedKeys();
 
   constructor(opts: ManagerOptions) {
     this.opts = opts;
@@ -156,7 +164,12 @@ export class Manager {
       const mapped = (obj: KubeObject) => {
         for (const k of w.map(obj)) queue.add(k);
       };
-      this.informer(w.kind, w).addHandler({ onAdd: mapped, onUpdate: (_o, n) => mapped(n), onDelete: mapped });
+      const p = w.predicate ?? {};
+      this.informer(w.kind, w).addHandler({
+        onAdd: (o) => (p.create?.(o) ?? true) && mapped(o),
+        onUpdate: (o, n) => (p.update?.(o, n) ?? true) && mapped(n),
+        onDelete: (o) => (p.delete?.(o) ?? true) && mapped(o),
+      });
     }
     this.controllers.push({ spec, queue, forInformer });
   }
@@ -305,6 +318,15 @@ export class Manager {
     const { queue, spec } = c;
     const { namespace, name } = splitKey(key);
     const logger = this.logger.child({ controller: spec.name, key });
+    // One signal per reconcile, tied to the manager's: requests leave their abort listeners on it,
+    // and on the long-lived signal those would pile up for as long as this replica leads.
+    const cancel = new AbortController();
+    setMaxListeners(0, cancel.signal);
+    const hardStop = this.hardStop.signal;
+    const onHardStop = () => cancel.abort();
+    if (hardStop.aborted) cancel.abort();
+    else hardStop.addEventListener('abort', onHardStop, { once: true });
+    const signal = cancel.signal;
     const started = performance.now();
     let result: ReconcileResult;
     try {
@@ -312,10 +334,10 @@ export class Manager {
         key,
         namespace,
         name,
-        signal: this.hardStop.signal,
+        signal,
         retries: queue.numRequeues(key),
         logger,
-        client: this.client,
+        client: new CancellableClient(this.client, signal),
         recorder: this.recorder,
         cache: (kind, selection) => this.informer(kind, selection ?? (kind === spec.for ? spec : {})),
       });
@@ -333,10 +355,62 @@ export class Manager {
     } catch (err) {
       const delay = queue.addRateLimited(key);
       result = 'error';
-      logger.error({ err: err instanceof Error ? err.message : String(err), retryInMs: delay, retries: queue.numRequeues(key) }, 'reconcile failed');
+      const message = err instanceof Error ? err.message : String(err);
+      if (signal.aborted) {
+        logger.info({ err: message }, 'reconcile cancelled: shutting down or no longer leading');
+      } else {
+        logger.error({ err: message, retryInMs: delay, retries: queue.numRequeues(key) }, 'reconcile failed');
+        this.reportFailure(c, key, err, message);
+      }
     } finally {
+      hardStop.removeEventListener('abort', onHardStop);
       queue.done(key);
     }
     this.metrics.observeReconcile(spec.name, result, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * A Warning Event on the object, so `kubectl describe` shows what the log says. A 409 Conflict
+   * is left out: it only means the cache was behind, and the retry reads the newer version.
+   */
+  private reportFailure(c: RunningController, key: string, err: unknown, message: string): void {
+    if (isStatus(err, 409)) return;
+    const { namespace, name } = splitKey(key);
+    const obj = c.forInformer.get(namespace, name);
+    if (!obj) return;
+    if (!this.errorEvents.take(`${c.spec.name}/${key}`, this.clock.now(), this.opts.reconcileErrorEventIntervalMs ?? 60_000)) return;
+    void this.recorder.event(obj, 'Warning', 'ReconcileError', `${c.spec.name} reconcile failed, retrying with backoff: ${message}`);
+  }
+}
+
+/** The manager's client with every request bound to one reconcile's signal. */
+class CancellableClient extends KubeClient {
+  readonly #base: KubeClient;
+  readonly #signal: AbortSignal;
+
+  constructor(base: KubeClient, signal: AbortSignal) {
+    super(base.kubeConfig);
+    this.#base = base;
+    this.#signal = signal;
+  }
+
+  override request<T>(opts: RequestOptions): Promise<T> {
+    if (this.#signal.aborted) return Promise.reject(new Error(`${opts.method} ${opts.path}: cancelled, the reconcile was stopped`));
+    return this.#base.request<T>({ ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, this.#signal]) : this.#signal });
+  }
+}
+
+/** Lets a key through at most once per interval; forgets keys whose interval has passed. */
+class RateLimitedKeys {
+  readonly #last = new Map<string, number>();
+
+  take(key: string, now: number, intervalMs: number): boolean {
+    const last = this.#last.get(key);
+    if (last !== undefined && now - last < intervalMs) return false;
+    if (this.#last.size >= 4096) {
+      for (const [k, at] of this.#last) if (now - at >= intervalMs) this.#last.delete(k);
+    }
+    this.#last.set(key, now);
+    return true;
   }
 }

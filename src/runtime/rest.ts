@@ -86,9 +86,24 @@ export class KubeClient {
     this.server = new URL(cluster.server);
   }
 
+  /**
+   * One request, bounded in total by timeoutMs (default 30 s): connecting, the TLS handshake, the
+   * answer and its body all count. A socket idle timeout alone would let a request whose connection
+   * never completes wait far past a caller's deadline (a leader's renewal, for one).
+   */
   async request<T>(opts: RequestOptions): Promise<T> {
-    const res = await this.open({ ...opts, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
-    const text = await readBody(res, opts.signal);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    let res: http.IncomingMessage;
+    let text: string;
+    try {
+      res = await this.open({ ...opts, signal, timeoutMs: undefined });
+      text = await readBody(res, signal);
+    } catch (err) {
+      if (deadline.aborted && !opts.signal?.aborted) throw new Error(`${opts.method} ${opts.path}: timed out after ${timeoutMs} ms`);
+      throw err;
+    }
     const parsed = parseJson(text);
     const code = res.statusCode ?? 0;
     if (code < 200 || code >= 300) throw new ApiError(code, parsed, `${opts.method} ${opts.path}`);
@@ -174,10 +189,21 @@ export function programUserAgent(program: string): string {
 function readBody(res: http.IncomingMessage, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    const onAbort = () => {
+      res.destroy();
+      reject(new Error('aborted'));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-    signal?.addEventListener('abort', () => res.destroy(), { once: true });
+    res.on('end', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    res.on('error', (err) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(err);
+    });
   });
 }
 

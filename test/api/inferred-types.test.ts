@@ -27,7 +27,7 @@ export const noEmergency: HotDeskPoolSpecInput = { pbx: { host: 'pbx.example.com
 export const badTransport: HotDeskPoolSpecInput = { pbx: { host: 'h', transport: 'sctp' }, emergency: { numbers: ['112'] } };
 // @ts-expect-error the vendor is one of the supported ones
 export const badVendor: HotDeskDeviceSpecInput = { mac: '805ec0a1b2c3', vendor: 'acme', pool: 'p', idleIdentity: { username: 'HD1', secretRef: { name: 's' } } };
-export const endReason = (s: HotDeskSessionStatus): 'logout' | 'forced' | 'roamed' | 'expired' | 'idle' | 'superseded' | 'deviceGone' | 'userGone' | 'disabled' | 'refused' | undefined => s.endReason;
+export const endReason = (s: HotDeskSessionStatus): 'logout' | 'forced' | 'roamed' | 'expired' | 'idle' | 'superseded' | 'deviceGone' | 'userGone' | 'poolGone' | 'disabled' | 'refused' | undefined => s.endReason;
 export const poolKind = (p: HotDeskPool): 'HotDeskPool' => p.kind;
 
 test('an object default carries its fields\' defaults, so the API server accepts it against the rules', () => {

@@ -95,3 +95,38 @@ test('a failed first list is retried and the informer reports synced only after 
     await inf.stop();
   }
 });
+
+test('after an outage the informer reconnects as soon as the API server answers, not when its backoff runs out', async () => {
+  let down = true;
+  let watches = 0;
+  let watchingSince = 0;
+  const client = {
+    async request() {
+      if (down) throw new Error('connect ECONNREFUSED');
+      return { metadata: { resourceVersion: '5' }, items: [cm('a', '5')] };
+    },
+    async watch(_p: string, _q: unknown, _e: unknown, signal: AbortSignal) {
+      watches++;
+      if (down) throw new Error('connect ECONNREFUSED');
+      watchingSince = Date.now();
+      return new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+    },
+  } as unknown as KubeClient;
+  // A first retry delay of 20 s: without the probe the informer would sit that out.
+  const inf = new Informer(client, { kind: CORE_KINDS.configMap, resyncPeriodMs: 0, retryInitialMs: 20_000, retryMaxMs: 30_000, probeIntervalMs: 50 });
+  inf.start();
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(inf.hasSynced(), false);
+    const backAt = Date.now();
+    down = false;
+    assert.equal(await inf.waitForSync(), true);
+    await waitFor(() => watchingSince > 0, 5_000, 'a watch after the outage');
+    const reconnectMs = watchingSince - backAt;
+    assert.ok(reconnectMs < 1_000, `reconnected ${reconnectMs} ms after the server came back`);
+    assert.equal(watches, 1, 'nothing was watched before the first list succeeded');
+    assert.equal(inf.get('ns', 'a')?.metadata?.name, 'a');
+  } finally {
+    await inf.stop();
+  }
+});

@@ -102,6 +102,20 @@ test('a failing reconcile is retried with growing delays, and the retries show i
   assert.ok(metricValue(metrics, 'process_resident_memory_bytes') > 0, 'Node process metrics are exported');
   assert.equal((await httpGet(ctl.port, '/healthz')).status, 200);
   assert.equal((await httpGet(ctl.port, '/readyz')).status, 200);
+
+  // The failures show on the object too, as one Warning Event however fast the retries came.
+  type EventList = { items: Array<{ type: string; reason: string; message: string; count?: number }> };
+  const reconcileErrors = async () => (await client.request<EventList>({
+    method: 'GET',
+    path: collectionPath(CORE_KINDS.event, 'default'),
+    query: { fieldSelector: 'involvedObject.name=retry-me,involvedObject.kind=ConfigMap' },
+  })).items.filter((e) => e.reason === 'ReconcileError');
+  await waitFor(async () => (await reconcileErrors()).length > 0, 10_000, 'a ReconcileError Event');
+  const events = await reconcileErrors();
+  assert.equal(events.length, 1, JSON.stringify(events));
+  assert.equal(events[0]!.type, 'Warning');
+  assert.equal(events[0]!.count ?? 1, 1, `${fails} failures within a minute make one Event`);
+  assert.match(events[0]!.message, /retrying reconcile failed, retrying with backoff: planned failure 1 of 5/);
   await ctl.stop();
 });
 

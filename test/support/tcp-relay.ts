@@ -44,17 +44,25 @@ export async function startTcpRelay(listen: { host: string; port: number }, targ
     port: (server.address() as net.AddressInfo).port,
     cut() {
       cut = true;
+      // Unpiped as well as paused: a pipe resumes its source whenever the destination drains.
       for (const p of pairs) {
+        if (p.upstream) {
+          p.client.unpipe(p.upstream);
+          p.upstream.unpipe(p.client);
+          p.upstream.pause();
+        }
         p.client.pause();
-        p.upstream?.pause();
       }
     },
     restore() {
       cut = false;
       for (const p of pairs) {
-        if (!p.upstream) p.connect();
-        p.client.resume();
-        p.upstream?.resume();
+        if (!p.upstream) {
+          p.connect();
+          continue;
+        }
+        p.client.pipe(p.upstream);
+        p.upstream.pipe(p.client);
       }
     },
     close() {

@@ -1,4 +1,5 @@
-import type { Informer, KubeObject } from '../runtime/index.ts';
+import type { Informer } from './informer.ts';
+import type { KubeObject } from './resource.ts';
 
 /**
  * A secondary index over an informer's cache (by MAC, by extension, by file name), kept up to
