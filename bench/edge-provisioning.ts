@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { Agent, get as httpGet } from 'node:http';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +18,10 @@ import { startNginx } from './edge-nginx.ts';
  * statically, with the same wrk settings. Requests per second, and the ratio.
  *
  * wrk cannot answer a Digest challenge, so a Lua script sends every request with the
- * Authorization header precomputed for one nonce taken from a first 401 (the edge's nonces are
- * stateless HMAC stamps valid for 5 minutes); a phone would have made one extra round trip.
+ * Authorization header precomputed for one nonce taken from a first 401; a phone would have made
+ * one extra round trip. Since strict Digest (issue 11) that is a replay: a nonce is good only at
+ * the process that issued it and each count only once, so after the first answer per device the
+ * edge's answers are 401 stale. The storm needs a client that answers challenges (see README).
  */
 const log = (msg: string) => process.stderr.write(`[bench edge-provisioning ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const REALM = 'hotdesk';
@@ -32,6 +35,30 @@ function digestAuthorization(user: string, password: string, nonce: string, uri:
   const ha2 = md5(`GET:${uri}`);
   const response = md5(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`);
   return `Digest username="${user}", realm="${REALM}", nonce="${nonce}", uri="${uri}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="${cnonce}", response="${response}"`;
+}
+
+/**
+ * One phone's whole fetch: challenged, then answered on the same keep-alive connection, so the
+ * answer reaches the provisioning process that issued the nonce (each counts its nonces itself).
+ */
+async function fetchAsPhone(port: number, path: string, user: string, password: string): Promise<{ status: number; body: string }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (headers: Record<string, string>) => new Promise<{ status: number; body: string; challenge: string }>((resolve, reject) => {
+    httpGet({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, challenge: String(res.headers['www-authenticate'] ?? '') }));
+    }).on('error', reject);
+  });
+  try {
+    const challenged = await get({});
+    const nonce = /nonce="([^"]+)"/.exec(challenged.challenge)?.[1];
+    if (challenged.status !== 401 || !nonce) throw new Error(`${path}: expected a Digest challenge, got ${challenged.status}`);
+    return await get({ authorization: digestAuthorization(user, password, nonce, path) });
+  } finally {
+    agent.destroy();
+  }
 }
 
 /** A wrk script sending request i of the table on its i-th call, round robin, keep-alive off. */
@@ -101,7 +128,7 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
     const nonce = await nonceFrom(port);
     const requests = Array.from({ length: fleet.devices }, (_, i) => {
       const path = `/${benchMac(i)}.cfg`;
-      return { path, authorization: digestAuthorization(benchMac(i), provisioningPassword(i), nonce, path) };
+      return { path, mac: benchMac(i), password: provisioningPassword(i), authorization: digestAuthorization(benchMac(i), provisioningPassword(i), nonce, path) };
     });
     // The files nginx serves are the edge's own answers: same bytes, passwords filled in.
     const root = join(dir, 'www');
@@ -112,9 +139,8 @@ export async function provisioningStorm(fleet: EdgeFleet, opts: { threads: numbe
     log(`fetching the ${requests.length} rendered files once for nginx`);
     let bytes = 0;
     await forEachBounded(requests, 16, async (r) => {
-      const res = await fetch(`http://127.0.0.1:${port}${r.path}`, { headers: { authorization: r.authorization } });
-      const body = await res.text();
-      if (res.status !== 200) throw new Error(`${r.path}: ${res.status} ${body}`);
+      const { status, body } = await fetchAsPhone(port, r.path, r.mac, r.password);
+      if (status !== 200) throw new Error(`${r.path}: ${status} ${body}`);
       bytes += Buffer.byteLength(body);
       writeFileSync(join(root, r.path.slice(1)), body);
     });

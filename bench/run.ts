@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   'edge-login': async () => (await import('./edge-login.ts')).runEdgeLoginBenchmark(),
   'edge-provisioning': async () => (await import('./edge-provisioning.ts')).runEdgeProvisioningBenchmark(),
   edge: async () => (await import('./edge-bench.ts')).runEdgeBenchmarks(),
+  'edge-limits': async () => (await import('./edge-limits.ts')).runEdgeLimitsBenchmark(),
 };
 
 const wanted = positionals();

@@ -9,7 +9,7 @@ import {
 } from './feature-codes.ts';
 import { duration, objectName, secretKey, timeOfDay, timeZone } from './fields.ts';
 import { KINDS } from './group.ts';
-import { celString, arr, int, intOrString, map, obj, str, type Infer, type InferInput } from './schema.ts';
+import { celString, arr, bool, int, intOrString, map, obj, str, type Infer, type InferInput } from './schema.ts';
 
 function dialCode(field: string, description: string) {
   return str({
@@ -29,6 +29,12 @@ export const pbxSchema = obj({
   port: port('SIP port of the PBX.', 5060),
   transport: str({ description: 'SIP transport towards the PBX: udp, tcp or tls.', enum: ['udp', 'tcp', 'tls'], default: 'udp' }),
   domain: str({ description: 'SIP domain (the host part of users\' addresses); defaults to pbx.host.', maxLength: 253 }),
+  assertIdentity: bool({
+    description: 'Add P-Asserted-Identity naming the account the edge proved (the occupant\'s extension, or the desk\'s idle account) to requests it attributed to a desk, for a PBX that trusts the edge as its proxy. Identity headers from phones are removed either way. Unset: false.',
+  }),
+  rewriteRequestUriHost: bool({
+    description: 'Rewrite the host of the Request-URI of requests from phones to pbx.domain (without a port), for a PBX that refuses requests for a foreign domain. Unset: false, the Request-URI goes as the phone wrote it.',
+  }),
 }, { description: 'The upstream PBX this pool\'s phones register to through the edge.', required: ['host'] });
 
 export const featureCodesSchema = obj({

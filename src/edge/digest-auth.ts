@@ -1,66 +1,104 @@
-import { createHmac, hash, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * HTTP Digest authentication (RFC 7616, MD5 with qop=auth) for the provisioning server.
- * MD5 because it is what every desk phone vendor implements for its provisioning URL; the
- * password still never crosses the wire.
+ * HTTP Digest authentication (RFC 7616) for the provisioning server, strictly: qop=auth only,
+ * MD5 or SHA-256 each verified as named, and every nonce count used once, increasing, in the
+ * process that issued the nonce. MD5 stays on offer because it is what every desk phone vendor
+ * implements for its provisioning URL; the password still never crosses the wire.
  */
 
 const NONCE_LIFETIME_MS = 5 * 60_000;
-const NONCE_CLOCK_SKEW_MS = 60_000;
-/** Verified nonces remembered, so a boot storm pays one HMAC per nonce rather than per request. */
-const VERIFIED_NONCES_KEPT = 4096;
+/**
+ * Nonces remembered per process. A boot storm of 10,000 phones fits many times over; beyond it the
+ * oldest is forgotten and its phone simply gets a fresh challenge (stale=true). About 120 bytes each.
+ */
+export const NONCES_KEPT = 50_000;
 
-// crypto.hash, not createHash: one call without a stream object, half the cost per hash.
-function md5(text: string): string {
-  return hash('md5', text, 'hex');
+export type DigestAlgorithm = 'MD5' | 'SHA-256';
+
+interface AlgorithmSpec {
+  node: 'md5' | 'sha256';
+  hexLength: number;
 }
 
-function nonceMac(key: KeyObject, stamp: string): string {
-  return createHmac('sha256', key).update(stamp).digest('base64url').slice(0, 22);
+const ALGORITHMS: Readonly<Record<DigestAlgorithm, AlgorithmSpec>> = {
+  MD5: { node: 'md5', hexLength: 32 },
+  'SHA-256': { node: 'sha256', hexLength: 64 },
+};
+
+/** The algorithm an answer names (absent means MD5, RFC 7616 §3.3); undefined for any other (MD5-sess, …). */
+export function answerAlgorithm(named: string | undefined): DigestAlgorithm | undefined {
+  if (named === undefined) return 'MD5';
+  const upper = named.toUpperCase();
+  return upper === 'MD5' || upper === 'SHA-256' ? upper : undefined;
 }
 
-export type NonceCheck = 'valid' | 'stale' | 'invalid';
+/** The nonce count, exactly eight hex digits (RFC 7616 §3.4), as a number; undefined otherwise or for 0. */
+export function parseNonceCount(nc: string | undefined): number | undefined {
+  if (nc === undefined || !/^[0-9a-fA-F]{8}$/.test(nc)) return undefined;
+  const n = parseInt(nc, 16);
+  return n > 0 ? n : undefined;
+}
+
+export type NonceUse = 'valid' | 'stale';
 
 /**
- * Issues and checks stateless nonces: `<issue time>.<HMAC of it>`. Every process holding the same
- * key accepts the others' nonces, so a phone may get its challenge from one of an edge pod's
- * provisioning processes and present its answer to another.
+ * The nonces this process issued, each with the highest nonce count accepted on it. A nonce is
+ * good only here: a request bearing another process's nonce, an expired one, a forgotten one or
+ * a count not above the last is answered with a fresh challenge, so a captured Authorization
+ * header is worth nothing a second time. Memory is bounded by NONCES_KEPT.
  */
 export class DigestNonces {
-  readonly #key: KeyObject;
-  /** nonce → issue time, for nonces whose HMAC has been checked; oldest first. */
-  readonly #verified = new Map<string, number>();
+  /** nonce → highest nonce count accepted (0: none yet); insertion order is issue order. */
+  readonly #issued = new Map<string, number>();
+  readonly #capacity: number;
 
-  constructor(key: KeyObject) {
-    this.#key = key;
+  constructor(capacity = NONCES_KEPT) {
+    this.#capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#issued.size;
   }
 
   issue(now: number = Date.now()): string {
-    const stamp = now.toString(36);
-    return `${stamp}.${nonceMac(this.#key, stamp)}`;
+    this.#forgetExpired(now);
+    if (this.#issued.size >= this.#capacity) this.#issued.delete(this.#issued.keys().next().value!);
+    const nonce = `${now.toString(36)}.${randomBytes(12).toString('base64url')}`;
+    this.#issued.set(nonce, 0);
+    return nonce;
   }
 
-  check(nonce: string, now: number = Date.now()): NonceCheck {
-    let issued = this.#verified.get(nonce);
-    if (issued === undefined) {
-      const dot = nonce.indexOf('.');
-      if (dot <= 0) return 'invalid';
-      const stamp = nonce.slice(0, dot);
-      const expected = Buffer.from(nonceMac(this.#key, stamp));
-      const presented = Buffer.from(nonce.slice(dot + 1));
-      if (expected.length !== presented.length || !timingSafeEqual(expected, presented)) return 'invalid';
-      issued = parseInt(stamp, 36);
-      if (this.#verified.size >= VERIFIED_NONCES_KEPT) this.#verified.delete(this.#verified.keys().next().value!);
-      this.#verified.set(nonce, issued);
+  /** Takes nonce count `nc` on `nonce`: valid once, only if the count is above every earlier one. */
+  use(nonce: string, nc: number, now: number = Date.now()): NonceUse {
+    const last = this.#issued.get(nonce);
+    if (last === undefined || now - issuedAt(nonce) > NONCE_LIFETIME_MS || nc <= last) return 'stale';
+    this.#issued.set(nonce, nc);
+    return 'valid';
+  }
+
+  /** Issue order is time order: expired nonces are at the front. */
+  #forgetExpired(now: number): void {
+    for (const nonce of this.#issued.keys()) {
+      if (now - issuedAt(nonce) <= NONCE_LIFETIME_MS) return;
+      this.#issued.delete(nonce);
     }
-    return now - issued > NONCE_LIFETIME_MS || issued > now + NONCE_CLOCK_SKEW_MS ? 'stale' : 'valid';
   }
 }
 
-export function challenge(opts: { realm: string; nonces: DigestNonces; now?: number; stale?: boolean }): string {
+function issuedAt(nonce: string): number {
+  return parseInt(nonce.slice(0, nonce.indexOf('.')), 36);
+}
+
+/**
+ * The WWW-Authenticate values for a fresh nonce: MD5 first, because desk phones (and curl) take the
+ * first Digest challenge they see, then SHA-256 for clients that prefer it. One nonce serves both.
+ */
+export function challenges(opts: { realm: string; nonces: DigestNonces; now?: number; stale?: boolean }): string[] {
+  const nonce = opts.nonces.issue(opts.now);
   const opaque = randomBytes(8).toString('hex');
-  return `Digest realm="${opts.realm}", qop="auth", algorithm=MD5, nonce="${opts.nonces.issue(opts.now)}", opaque="${opaque}"${opts.stale ? ', stale=true' : ''}`;
+  return (Object.keys(ALGORITHMS) as DigestAlgorithm[]).map((algorithm) =>
+    `Digest realm="${opts.realm}", qop="auth", algorithm=${algorithm}, nonce="${nonce}", opaque="${opaque}"${opts.stale ? ', stale=true' : ''}`);
 }
 
 /**
@@ -132,20 +170,26 @@ export interface DigestVerifyInput {
 
 export type DigestResult = 'ok' | 'stale' | 'denied';
 
-const MD5_HEX = /^[0-9a-fA-F]{32}$/;
+const HEX = /^[0-9a-fA-F]+$/;
 
 export function verifyDigest(input: DigestVerifyInput): DigestResult {
   const p = input.params;
-  if (!p.username || !p.nonce || !p.uri || !p.response || p.realm !== input.realm) return 'denied';
-  const ha1 = md5(`${p.username}:${input.realm}:${input.password}`);
-  const ha2 = md5(`${input.method}:${p.uri}`);
-  if (!MD5_HEX.test(p.response)) return 'denied';
-  const expected = hash('md5', p.qop
-    ? `${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`
-    : `${ha1}:${p.nonce}:${ha2}`, 'buffer');
+  if (!p.username || !p.nonce || !p.uri || !p.response || !p.cnonce || p.realm !== input.realm) return 'denied';
+  // qop=auth only: no RFC 2069 answer without a nonce count, no auth-int, no hashed usernames.
+  if (p.qop !== 'auth' || p.userhash?.toLowerCase() === 'true') return 'denied';
+  const algorithm = answerAlgorithm(p.algorithm);
+  const nc = parseNonceCount(p.nc);
+  if (algorithm === undefined || nc === undefined) return 'denied';
+  const { node, hexLength } = ALGORITHMS[algorithm];
+  if (p.response.length !== hexLength || !HEX.test(p.response)) return 'denied';
+  const h = (text: string) => hash(node, text, 'hex');
+  const ha1 = h(`${p.username}:${input.realm}:${input.password}`);
+  const ha2 = h(`${input.method}:${p.uri}`);
+  const expected = hash(node, `${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${ha2}`, 'buffer');
   if (!timingSafeEqual(expected, Buffer.from(p.response, 'hex'))) return 'denied';
-  // The answer is right for the nonce it names. A nonce this process cannot vouch for (another
-  // pod's, or one from before a restart) gets a fresh challenge rather than a refusal: the phone
-  // answers it again without re-prompting, and nothing is served on it.
-  return input.nonces.check(p.nonce, input.now) === 'valid' ? 'ok' : 'stale';
+  // The answer is right for the nonce it names; only now may it use up a nonce count (a wrong
+  // answer must not be able to push a phone's counts out of reach). A nonce this process cannot
+  // vouch for, or a count already used, gets a fresh challenge: a phone answers it again without
+  // re-prompting, and a replayed header gets nothing.
+  return input.nonces.use(p.nonce, nc, input.now) === 'valid' ? 'ok' : 'stale';
 }

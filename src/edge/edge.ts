@@ -7,20 +7,24 @@ import { loadPrompts, type PromptSet } from '../media/prompts.ts';
 import { EventRecorder, KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
 import { getHeader } from '../sip/message.ts';
 import { SipProxy } from '../sip/proxy.ts';
-import type { IncomingRequest, ProxyTarget, ServerResponse } from '../sip/request-context.ts';
+import type { IncomingRequest, ProxyRequestOptions, ProxyTarget, ServerResponse } from '../sip/request-context.ts';
+import { assertedIdentity, requestUriInDomain, stripPhoneClaims } from '../sip/sanitise.ts';
 import type { TimerSettings } from '../sip/transaction.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { decideDial, dialledDigits, type DialCodes } from './dial-decision.ts';
+import { attributeCaller, provenCaller, type Caller } from './caller-attribution.ts';
 import { EdgeMetrics } from './edge-metrics.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { IvrCallGate, type IvrCallLimits } from './ivr-call-gate.ts';
 import { LoginTracker } from './login-tracker.ts';
+import { HostAddresses, isFromPbx } from './pbx-addresses.ts';
 import { PinAttempts } from './pin-attempts.ts';
 import { PoolView, type CallerDesk } from './pool-view.ts';
 import { startProvisioningServer, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
 import { startProvisioningWorkers } from './provisioning-workers.ts';
 import { ProvisioningCatalog } from './provisioning-catalog.ts';
 import { provisioningSource } from './provisioning-source.ts';
+import { ProxyAuthenticator } from './proxy-auth.ts';
 import { bindingFromResponse, RegistrationTable } from './registrations.ts';
 import { Resyncer } from './resync.ts';
 import { SecretReader } from './secret-reader.ts';
@@ -60,7 +64,17 @@ export interface Edge {
 }
 
 const DEFAULT_PROVISIONING_WORKERS = 2;
-const EMERGENCY_SPOOFABLE_HEADERS = ['p-asserted-identity'];
+
+type ProvenCaller = Extract<Caller, { kind: 'desk' }>;
+type ClaimedCaller = Extract<Caller, { kind: 'claim' }>;
+
+function sipDomain(pool: HotDeskPool): string {
+  return pool.spec.pbx.domain ?? pool.spec.pbx.host;
+}
+
+function pbxTarget(pool: HotDeskPool): ProxyTarget {
+  return { host: pool.spec.pbx.host, port: pool.spec.pbx.port, transport: pool.spec.pbx.transport };
+}
 
 function dialCodes(pool: HotDeskPool): DialCodes {
   const codes = effectiveFeatureCodes(pool.spec.featureCodes);
@@ -85,6 +99,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const secrets = new SecretReader(client, opts.namespace, opts.pool);
   const status = new EdgeStatusWriter(client, opts.namespace);
   const registrations = new RegistrationTable();
+  // One resolver of the PBX's host for the rate-limit exemption and for telling its requests apart.
+  const pbxAddresses = new HostAddresses({ onError: (pbx, err) => logger.warn({ pbx, err: String(err) }, 'could not resolve the PBX host') });
   const logins = new LoginTracker(metrics);
   const prompts = opts.prompts ?? (await loadPrompts());
   const proxy = new SipProxy({
@@ -95,7 +111,13 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     metrics: metrics.sipHook(),
     logger,
     // The PBX carries every phone's calls: limiting it per source would drop real traffic.
-    rateLimitExempt: (address) => address === view.pool()?.spec.pbx.host,
+    rateLimitExempt: (address) => pbxAddresses.matches(view.pool()?.spec.pbx.host, address),
+    // Whatever the handler decides, a phone's identity claims and routes never reach the PBX.
+    filterForwarded: (forwarded, source, inDialog) => {
+      const pool = view.pool();
+      if (pool && isFromPbx(pbxAddresses, pool.spec.pbx, source)) return;
+      stripPhoneClaims(forwarded, { poolHeaders: pool ? [pool.spec.emergency.callerIdHeader] : [], inDialog });
+    },
     ...(opts.sipTimers ? { timers: opts.sipTimers } : {}),
   });
   new Resyncer({ proxy, view, registrations, status, metrics, logins, logger });
@@ -104,6 +126,12 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const featureDeps: FeatureCallDeps = { proxy, view, client, secrets, status, prompts, metrics, logins, logger, attempts, gate, rtpHost: host, mediaAddress: advertisedHost };
   const lastActivity = new Map<string, number>();
   const activityEveryMs = opts.activityReportMs ?? 60_000;
+  let authenticator: ProxyAuthenticator | undefined;
+  const authenticatorFor = (pool: HotDeskPool): ProxyAuthenticator => {
+    const realm = sipDomain(pool);
+    if (authenticator?.realm !== realm) authenticator = new ProxyAuthenticator({ realm });
+    return authenticator;
+  };
 
   const reportActivity = (desk: CallerDesk | undefined) => {
     const session = desk?.session?.metadata.name;
@@ -114,21 +142,89 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     status.session(session, { lastActivityAt: new Date(now).toISOString() }).catch((err: unknown) => logger.warn({ session, err: String(err) }, 'could not report activity'));
   };
 
+  /** The desk a REGISTER is for: the one its flow already proves when the identity may be there. */
+  const registeringDevice = (identity: string, flow: string): string | undefined => {
+    const desk = view.deskOf(identity);
+    const current = registrations.flow(flow)?.device;
+    if (desk?.state === 'occupied' && current !== undefined && view.occupantExtension(current) === identity) return current;
+    return desk?.device.metadata.name;
+  };
+
   const onRegisterAnswered = (req: IncomingRequest, response: NonNullable<Awaited<ReturnType<IncomingRequest['proxy']>>['response']>) => {
     const identity = req.to?.uri.user;
-    const desk = identity ? view.deskOf(identity) : undefined;
-    if (!desk) return;
-    const device = desk.device.metadata.name ?? '';
+    const device = identity ? registeringDevice(identity, req.flow) : undefined;
+    if (!identity || !device) return;
     const binding = bindingFromResponse(response, req.source, Date.now(), getHeader(req.message, 'contact'));
     if (!binding) {
       registrations.remove(device);
+      registrations.removeFlowIdentity(req.flow, identity);
       return;
     }
     logins.registered(device, binding.identity);
-    if (registrations.record({ device, ...binding })) {
+    // The PBX accepted the REGISTER and its 2xx goes back on this flow: the flow now proves the desk.
+    if (registrations.record({ device, ...binding }, req.flow)) {
       status.device(device, { registration: { contact: binding.contact, identity: binding.identity, seenAt: new Date().toISOString() } })
         .catch((err: unknown) => logger.warn({ device, err: String(err) }, 'could not record registration'));
     }
+  };
+
+  /** How a request from a phone goes to the PBX: the pool's Request-URI domain, and the identity the edge proved. */
+  const towardsPbx = (pool: HotDeskPool, req: IncomingRequest, caller: ProvenCaller | undefined, add: Array<[string, string]> = []): ProxyRequestOptions => {
+    const headers = [...add];
+    if (caller && pool.spec.pbx.assertIdentity && !headers.some(([name]) => name.toLowerCase() === 'p-asserted-identity')) {
+      const device = view.device(caller.device);
+      const occupant = caller.assertedUser !== undefined ? view.userByExtension(caller.assertedUser) : undefined;
+      const user = caller.assertedUser ?? device?.spec.idleIdentity.username;
+      const displayName = occupant?.spec.displayName ?? device?.spec.idleIdentity.displayName;
+      if (user) headers.push(['p-asserted-identity', assertedIdentity(user, sipDomain(pool), displayName)]);
+    }
+    return {
+      destination: pbxTarget(pool),
+      ...(pool.spec.pbx.rewriteRequestUriHost ? { requestUri: requestUriInDomain(req.uri, sipDomain(pool)) } : {}),
+      ...(headers.length > 0 ? { headers: { add: headers } } : {}),
+    };
+  };
+
+  /**
+   * A phone claims a desk's identity on a flow that proves nothing (not registered here: another
+   * replica's, or forged): the Digest answer decides. Undefined when a challenge was sent, or the
+   * claim failed and the request was answered.
+   */
+  const proveClaim = async (pool: HotDeskPool, req: IncomingRequest, res: ServerResponse, claim: ClaimedCaller, fromUser: string, emergency: boolean): Promise<ProvenCaller | 'unproven' | undefined> => {
+    const password = await claimedPassword(claim);
+    const auth = authenticatorFor(pool);
+    const challenge = (stale: boolean) => {
+      res.send(407, { reason: 'Proxy Authentication Required', headers: [['Proxy-Authenticate', auth.challenge(req.flow, claim.identity, { stale })]] });
+      return undefined;
+    };
+    if (password === undefined) {
+      logger.warn({ device: claim.device, account: claim.account }, 'cannot verify a caller: the account\'s password is not readable');
+      if (emergency) return 'unproven';
+      res.send(403, { reason: 'Caller Not Verifiable' });
+      return undefined;
+    }
+    const check = auth.check({ authorizations: req.getAll('proxy-authorization'), method: req.method, flow: req.flow, identity: claim.identity, password });
+    switch (check.result) {
+      case 'ok':
+        return provenCaller(claim.device, [claim.identity], fromUser, 'digest', view);
+      case 'missing':
+        return challenge(false);
+      case 'stale':
+        return challenge(true);
+      case 'denied':
+        logger.info({ device: claim.device, account: claim.account, problem: check.problem, callId: req.callId }, 'caller failed the Digest challenge');
+        // Emergency calls go through whatever the credentials; they just carry no desk.
+        return emergency ? 'unproven' : challenge(false);
+    }
+  };
+
+  const claimedPassword = async (claim: ClaimedCaller): Promise<string | undefined> => {
+    if (claim.account === 'idle') {
+      const ref = view.device(claim.device)?.spec.idleIdentity.secretRef;
+      return ref ? secrets.value(ref.name, ref.passwordKey) : undefined;
+    }
+    const ref = view.userByExtension(claim.identity)?.spec.secretRef;
+    return ref ? secrets.value(ref.name, ref.passwordKey) : undefined;
   };
 
   const handle = async (req: IncomingRequest, res: ServerResponse): Promise<void> => {
@@ -137,20 +233,34 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       res.send(503, { reason: 'Hot desk pool not available' });
       return;
     }
-    const pbx: ProxyTarget = { host: pool.spec.pbx.host, port: pool.spec.pbx.port, transport: pool.spec.pbx.transport };
     if (req.method === 'REGISTER') {
-      const outcome = await req.proxy({ destination: pbx });
+      const outcome = await req.proxy(towardsPbx(pool, req, undefined));
       if (outcome.response && outcome.status >= 200 && outcome.status < 300) onRegisterAnswered(req, outcome.response);
       return;
     }
-    if (req.method !== 'INVITE' || req.inDialog) {
-      await req.proxy({ destination: pbx });
+    if (req.inDialog) {
+      await req.proxy({ destination: pbxTarget(pool) });
       return;
     }
-    const identity = req.from?.uri.user ?? '';
-    const desk = view.deskOf(identity);
-    const deskOccupied = desk ? desk.state === 'occupied' || view.occupyingSession(desk.device.metadata.name ?? '') !== undefined : false;
-    const decision = decideDial(dialledDigits(req.parsedUri?.user ?? ''), desk?.state ?? 'unknown', dialCodes(pool), deskOccupied);
+    const fromUser = req.from?.uri.user ?? '';
+    const attributed: Caller = isFromPbx(pbxAddresses, pool.spec.pbx, req.source) ? { kind: 'other' } : attributeCaller(registrations.flow(req.flow), fromUser, view);
+    if (req.method !== 'INVITE') {
+      // Not a call: nothing for the edge to decide. The PBX authenticates what the edge did not prove.
+      await req.proxy(towardsPbx(pool, req, attributed.kind === 'desk' ? attributed : undefined));
+      return;
+    }
+    const codes = dialCodes(pool);
+    const dialled = dialledDigits(req.parsedUri?.user ?? '');
+    let caller: ProvenCaller | undefined;
+    if (attributed.kind === 'desk') caller = attributed;
+    else if (attributed.kind === 'claim') {
+      const proven = await proveClaim(pool, req, res, attributed, fromUser, codes.emergencyNumbers.includes(dialled));
+      if (proven === undefined) return;
+      if (proven !== 'unproven') caller = proven;
+    }
+    const desk = caller ? view.callerDesk(caller.device, caller.state) : undefined;
+    if (caller && !desk) caller = undefined; // the device left the pool since
+    const decision = desk && caller ? decideDial(dialled, caller.state, codes, caller.deskOccupied) : decideDial(dialled, 'unknown', codes);
     switch (decision.action) {
       case 'login':
       case 'logout':
@@ -166,15 +276,15 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
         // The desk's location, never the last user's: responders go to where the phone is.
         if (desk?.device.spec.location) add.push([pool.spec.emergency.callerIdHeader, desk.device.spec.location.replace(/[\r\n]/g, ' ')]);
         if (desk?.state === 'idle' && pool.spec.emergency.callerId) {
-          add.push(['p-asserted-identity', `<sip:${pool.spec.emergency.callerId}@${pool.spec.pbx.domain ?? pool.spec.pbx.host}>`]);
+          add.push(['p-asserted-identity', `<sip:${pool.spec.emergency.callerId}@${sipDomain(pool)}>`]);
         }
         logger.warn({ device: desk?.device.metadata.name, callId: req.callId }, 'emergency call');
-        await req.proxy({ destination: pbx, headers: { add, remove: [pool.spec.emergency.callerIdHeader, ...EMERGENCY_SPOOFABLE_HEADERS] } });
+        await req.proxy(towardsPbx(pool, req, caller, add));
         return;
       }
       case 'forward':
         reportActivity(desk);
-        await req.proxy({ destination: pbx });
+        await req.proxy(towardsPbx(pool, req, caller));
         return;
     }
   };

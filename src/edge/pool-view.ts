@@ -6,6 +6,7 @@ import { deviceClaims, extensionKey, idleAccountKey, trackClaims, userClaims, ty
 import { CORE_KINDS, Informer, type KubeClient, type KubeObject } from '../runtime/index.ts';
 import type { Logger } from '../log.ts';
 import { CacheIndex } from '../runtime/cache-index.ts';
+import type { DeskDirectory } from './caller-attribution.ts';
 import type { DeviceState } from './dial-decision.ts';
 import type { ProvisioningFile } from './provisioning-server.ts';
 
@@ -27,7 +28,7 @@ export interface CallerDesk {
  * The edge's read-only view of its pool, served from informer caches: the pool, its devices,
  * users, sessions and rendered provisioning files, indexed for the SIP and HTTP hot paths.
  */
-export class PoolView {
+export class PoolView implements DeskDirectory {
   readonly namespace: string;
   readonly poolName: string;
   readonly pools: Informer<HotDeskPool & KubeObject>;
@@ -38,6 +39,8 @@ export class PoolView {
   /** MACs, idle accounts and extensions, so a conflict's newer object is left out (src/api/conflicts.ts). */
   readonly #deviceClaims: Claims<Device>;
   readonly #userClaims: Claims<User>;
+  /** Idle accounts without case, for a claim written in another case than the account's. */
+  readonly #deviceByFoldedIdleUser: CacheIndex<Device>;
   readonly #configMapByFile: CacheIndex<ProvisioningConfigMap>;
   readonly #configMapByDevice: CacheIndex<ProvisioningConfigMap>;
   /** Parsed annotations per cached ConfigMap object (the informer replaces the object on change). */
@@ -54,6 +57,7 @@ export class PoolView {
     this.configMaps = new Informer(client, { ...common, kind: CORE_KINDS.configMap, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_POOL}=${opts.pool}` });
     this.#deviceClaims = trackClaims(this.devices, deviceClaims);
     this.#userClaims = trackClaims(this.users, userClaims);
+    this.#deviceByFoldedIdleUser = new CacheIndex(this.devices, (d) => (d.spec.pool === opts.pool ? [d.spec.idleIdentity.username.toLowerCase()] : []));
     this.#configMapByFile = new CacheIndex(this.configMaps, (cm) => Object.keys(cm.data ?? {}));
     this.#configMapByDevice = new CacheIndex(this.configMaps, (cm) => {
       const device = cm.metadata?.labels?.[LABEL_DEVICE];
@@ -105,6 +109,37 @@ export class PoolView {
     if (!session) return undefined;
     const device = this.device(session.spec.device);
     return device ? { device, state: 'occupied', user, session } : undefined;
+  }
+
+  deskOfIdleAccount(account: string): string | undefined {
+    const exact = this.deskOf(account);
+    if (exact?.state === 'idle') return exact.device.metadata.name;
+    const folded = this.#deviceByFoldedIdleUser.get(account.toLowerCase())?.metadata.name;
+    return folded !== undefined && this.device(folded) ? folded : undefined;
+  }
+
+  deskOfExtension(extension: string): string | undefined {
+    const desk = this.deskOf(extension);
+    return desk?.state === 'occupied' ? desk.device.metadata.name : undefined;
+  }
+
+  occupantExtension(device: string): string | undefined {
+    const session = this.occupyingSession(device);
+    return session ? this.user(session.spec.user)?.spec.extension : undefined;
+  }
+
+  occupied(device: string): boolean {
+    return this.occupyingSession(device) !== undefined;
+  }
+
+  /** The desk as the feature-code IVR wants it, for a caller proven to be at `device`. */
+  callerDesk(device: string, state: CallerDesk['state']): CallerDesk | undefined {
+    const d = this.device(device);
+    if (!d) return undefined;
+    if (state === 'idle') return { device: d, state };
+    const session = this.occupyingSession(device);
+    const user = session ? this.user(session.spec.user) : undefined;
+    return { device: d, state, user, session };
   }
 
   /** Names of the files rendered for a device. */

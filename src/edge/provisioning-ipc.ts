@@ -15,8 +15,6 @@ export type ToProvisioningWorker =
     host: string;
     port: number;
     realm: string;
-    /** The Digest nonce key, base64: every worker must accept the nonces the others issue. */
-    nonceKey: string;
     /** The edge's kubeconfig (exported), for reading Secrets; a Secret's value never crosses this channel. */
     kubeConfig: string;
     namespace: string;

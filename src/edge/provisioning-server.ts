@@ -1,9 +1,9 @@
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { fillPlaceholders, type PlaceholderValues } from '../provisioning/placeholders.ts';
 import { AccessLog } from './access-log.ts';
 import { startBodylessHttpServer, type BodylessRequest, type HttpAnswer } from './bodyless-http-server.ts';
-import { challenge, DigestNonces, parseDigestHeader, verifyDigest } from './digest-auth.ts';
+import { challenges, DigestNonces, parseDigestHeader, verifyDigest } from './digest-auth.ts';
 
 /** One device's file as the controller rendered it: placeholders where the secrets go. */
 export interface ProvisioningFile {
@@ -51,8 +51,6 @@ export interface ProvisioningServerOptions {
   host?: string;
   port?: number;
   tls?: { key: string | Buffer; cert: string | Buffer };
-  /** Key of the Digest nonces; processes sharing it accept each other's nonces. Default: a random key. */
-  nonceKey?: KeyObject;
   onRequest?: (result: ProvisioningResult) => void;
 }
 
@@ -85,6 +83,17 @@ function pathOf(target: string): string {
   return query < 0 ? path : path.slice(0, query);
 }
 
+/**
+ * The file a path names: exactly `/<file>`. Anything else (`//x.cfg`, `/a/x.cfg`, `/../x.cfg`, an
+ * encoded slash, a dot segment) names no file, so no prefix can reach one.
+ */
+export function fileNameOf(path: string): string | undefined {
+  if (path.charCodeAt(0) !== 0x2f || path.indexOf('/', 1) >= 0) return undefined;
+  const name = decodedOrUndefined(path.slice(1));
+  if (name === undefined || name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) return undefined;
+  return name;
+}
+
 interface ProvisioningAnswer extends HttpAnswer {
   result: ProvisioningResult;
 }
@@ -94,26 +103,26 @@ const answer = (result: ProvisioningResult, status: number, body: string, header
 /**
  * Serves each device's provisioning file, authenticated per device with HTTP Digest.
  *
- * A request without credentials is challenged whatever the name, and a wrong password or an
- * unknown MAC both get the same 404: a scanner learns nothing about which MACs exist.
+ * A request without credentials is challenged whatever the file name, and a wrong password or an
+ * unknown MAC both get the same 404: a scanner learns nothing about which MACs exist. A path that
+ * is not exactly `/<file>` names no file and gets that 404 at once.
  */
 export async function startProvisioningServer(opts: ProvisioningServerOptions): Promise<ProvisioningServer> {
   const realm = opts.realm ?? 'hotdesk';
-  // A KeyObject, not a Buffer: Node prepares a raw key again on every HMAC, a fifth of the CPU of a
-  // provisioning request in the boot-storm benchmark.
-  const nonces = new DigestNonces(opts.nonceKey ?? createSecretKey(randomBytes(32)));
+  // This process's own nonces: a nonce is good only where it was issued, each count once.
+  const nonces = new DigestNonces();
   // A fixed dummy keeps the work for unknown devices the same as for known ones.
   const dummyPassword = randomBytes(16).toString('hex');
   const accessLog = opts.accessLog ?? new AccessLog(opts.log);
 
   const challenged = (stale: boolean, body: string) =>
-    answer('challenged', 401, body, [...TEXT, ['WWW-Authenticate', challenge({ realm, nonces, stale })]]);
+    answer('challenged', 401, body, [...TEXT, ...challenges({ realm, nonces, stale }).map((c) => ['WWW-Authenticate', c] as const)]);
 
   const serve = (method: string, params: Record<string, string>, resolved: ResolvedFile | undefined): ProvisioningAnswer => {
     const file = resolved?.file;
     const secrets = resolved?.secrets;
     const verdict = verifyDigest({ params, method, realm, password: secrets?.provisioningPassword || dummyPassword, nonces });
-    if (verdict === 'stale') return challenged(true, 'nonce expired\n');
+    if (verdict === 'stale') return challenged(true, 'nonce expired or already used\n');
     if (verdict !== 'ok' || !file || !secrets?.provisioningPassword) return answer(file ? 'denied' : 'not_found', 404, NOT_FOUND_BODY);
     const body = fillPlaceholders(file.content, secrets.placeholders, { contentType: file.contentType });
     // The file carries a SIP password: no cache on the way may keep it.
@@ -123,12 +132,13 @@ export async function startProvisioningServer(opts: ProvisioningServerOptions): 
   const decide = (request: BodylessRequest): ProvisioningAnswer | Promise<ProvisioningAnswer> => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return answer('denied', 405, '', [['Allow', 'GET, HEAD']]);
     const path = pathOf(request.target);
-    const fileName = decodedOrUndefined(path.slice(path.lastIndexOf('/') + 1));
+    const fileName = fileNameOf(path);
+    if (fileName === undefined) return answer('not_found', 404, NOT_FOUND_BODY);
     const params = parseDigestHeader(request.authorization);
     if (!params) return challenged(false, 'authentication required\n');
     // The answer must be for this very request (RFC 7616 §3.4.6), not one copied from another URL.
     if (params.uri !== request.target && params.uri !== path) return answer('denied', 400, 'digest uri does not match the request\n');
-    const resolved = fileName === undefined ? undefined : opts.source.resolve(fileName, params.username ?? '');
+    const resolved = opts.source.resolve(fileName, params.username ?? '');
     return resolved instanceof Promise ? resolved.then((r) => serve(request.method, params, r)) : serve(request.method, params, resolved);
   };
 

@@ -1,6 +1,5 @@
 // A provisioning worker: one of the edge's HTTP processes, started by provisioning-workers.ts with
 // node:cluster. It serves the phones' files from the copy the edge process keeps sending it.
-import { createSecretKey } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../log.ts';
 import { KubeClient } from '../runtime/index.ts';
@@ -44,7 +43,6 @@ async function serve(settings: NonNullable<typeof init>): Promise<void> {
     host: settings.host,
     port: settings.port,
     realm: settings.realm,
-    nonceKey: createSecretKey(Buffer.from(settings.nonceKey, 'base64')),
     log,
     source: provisioningSource((fileName) => files.get(fileName), secrets),
     onRequest: report,

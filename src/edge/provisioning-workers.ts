@@ -1,6 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CatalogChange, FileCatalog } from './provisioning-catalog.ts';
@@ -17,7 +16,6 @@ export interface ProvisioningWorkersOptions {
   /** The pool the edge serves: the workers read only Secrets labelled for it. */
   pool: string;
   log: Logger;
-  nonceKey: KeyObject;
   realm?: string;
   host?: string;
   port?: number;
@@ -35,6 +33,11 @@ const STOP_GRACE_MS = 5_000;
  * accept connections themselves (the kernel spreads them; no round trip through this process per
  * connection) and serve from the copy of the catalog this process keeps sending them, so no
  * request waits on this process either. A worker that dies is started again.
+ *
+ * Each worker keeps its own Digest nonces and their counts (digest-auth.ts), so a replayed header
+ * cannot be accepted once per worker. A phone answering its challenge on the same keep-alive
+ * connection (as phones and curl do) stays with the worker that issued the nonce; one answering on
+ * a new connection that lands on another worker is challenged once more (stale=true).
  */
 export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions): Promise<ProvisioningServer> {
   // Each worker accepts on the shared socket, rather than the primary accepting and handing every
@@ -52,7 +55,6 @@ export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions)
     host: opts.host ?? '0.0.0.0',
     port: opts.port ?? 0,
     realm: opts.realm ?? 'hotdesk',
-    nonceKey: opts.nonceKey.export().toString('base64'),
     kubeConfig: opts.kubeConfig.exportConfig(),
     namespace: opts.namespace,
     pool: opts.pool,

@@ -45,9 +45,25 @@ export function bindingFromResponse(response: SipResponse, source: SipAddress, n
   return { identity, contact: contactUriText(contactHeader!), source, expiresAt: now + expires * 1000 };
 }
 
-/** In-memory bindings per device; device status keeps a copy so a restarted edge starts warm. */
+/** How many registered flows a device may hold at once (lines on one phone, a phone that moved). */
+export const FLOWS_PER_DEVICE = 4;
+
+interface FlowEntry {
+  device: string;
+  /** Registered identity → when its binding expires. */
+  identities: Map<string, number>;
+}
+
+/**
+ * In-memory bindings per device; device status keeps a copy so a restarted edge starts warm. Each
+ * REGISTER the PBX accepted also proves its flow: requests arriving on it act for that device.
+ * Flows are never restored from status: a flow this process did not see register proves nothing.
+ */
 export class RegistrationTable {
   readonly #byDevice = new Map<string, Registration>();
+  readonly #byFlow = new Map<string, FlowEntry>();
+  /** Flows per device, oldest first, so the table stays bounded by the pool's devices. */
+  readonly #flowsOfDevice = new Map<string, string[]>();
 
   get(device: string, now: number = Date.now()): Registration | undefined {
     const r = this.#byDevice.get(device);
@@ -59,13 +75,65 @@ export class RegistrationTable {
   }
 
   /** Stores the binding; returns true when identity or contact changed (worth writing to status). */
-  record(reg: Registration): boolean {
+  record(reg: Registration, flow?: string): boolean {
     const before = this.#byDevice.get(reg.device);
     this.#byDevice.set(reg.device, reg);
+    if (flow !== undefined) this.#recordFlow(flow, reg.device, reg.identity, reg.expiresAt);
     return !before || before.identity !== reg.identity || before.contact !== reg.contact;
   }
 
   remove(device: string): void {
     this.#byDevice.delete(device);
+  }
+
+  /** The phone removed its binding for `identity` from this flow (REGISTER with expires=0). */
+  removeFlowIdentity(flow: string, identity: string): void {
+    const entry = this.#byFlow.get(flow);
+    if (!entry) return;
+    entry.identities.delete(identity);
+    if (entry.identities.size === 0) this.#dropFlow(flow);
+  }
+
+  /** The device a flow registered for and the identities still bound on it; undefined when none. */
+  flow(flow: string, now: number = Date.now()): { device: string; identities: string[] } | undefined {
+    const entry = this.#byFlow.get(flow);
+    if (!entry) return undefined;
+    for (const [identity, expiresAt] of entry.identities) if (expiresAt <= now) entry.identities.delete(identity);
+    if (entry.identities.size === 0) {
+      this.#dropFlow(flow);
+      return undefined;
+    }
+    return { device: entry.device, identities: [...entry.identities.keys()] };
+  }
+
+  /** Registered flows held (bounded by FLOWS_PER_DEVICE per device). */
+  get flowCount(): number {
+    return this.#byFlow.size;
+  }
+
+  #recordFlow(flow: string, device: string, identity: string, expiresAt: number): void {
+    let entry = this.#byFlow.get(flow);
+    // A flow that registered for another desk (an address reused behind a NAT) now proves this one.
+    if (entry && entry.device !== device) {
+      this.#dropFlow(flow);
+      entry = undefined;
+    }
+    if (!entry) {
+      entry = { device, identities: new Map() };
+      this.#byFlow.set(flow, entry);
+      const flows = [...(this.#flowsOfDevice.get(device) ?? []), flow];
+      this.#flowsOfDevice.set(device, flows);
+      for (const oldest of flows.slice(0, Math.max(0, flows.length - FLOWS_PER_DEVICE))) this.#dropFlow(oldest);
+    }
+    entry.identities.set(identity, expiresAt);
+  }
+
+  #dropFlow(flow: string): void {
+    const entry = this.#byFlow.get(flow);
+    if (!entry) return;
+    this.#byFlow.delete(flow);
+    const flows = this.#flowsOfDevice.get(entry.device)?.filter((f) => f !== flow) ?? [];
+    if (flows.length > 0) this.#flowsOfDevice.set(entry.device, flows);
+    else this.#flowsOfDevice.delete(entry.device);
   }
 }

@@ -18,6 +18,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { resolveLimits, SourceRateLimiter, type SipLimits } from './limits.ts';
+import { messageTooLargeAnswer, overloadAnswer } from './limits-answers.ts';
+import { TransactionBudget } from './limits-transactions.ts';
 import { decrementMaxForwards, computeLoopHash, isLooping } from './loop-detection.ts';
 import {
   appendHeader,
@@ -41,7 +43,8 @@ import { buildResponse } from './response-builder.ts';
 import { destinationOfUri, isOwnVia, nextHop, popOwnRoutes, topRouteIsOwn, type LocalIdentity } from './routing.ts';
 import { serializeMessage } from './serializer.ts';
 import { DEFAULT_TIMERS, TransactionLayer, type ClientTransaction, type ServerTransaction, type TimerSettings } from './transaction.ts';
-import { StreamTransport, type TlsSettings } from './transport-tcp.ts';
+import { StreamTransport, type FramingProblem, type TlsSettings } from './transport-tcp.ts';
+import type { ConnectionRefusal } from './limits-connections.ts';
 import { UdpTransport } from './transport-udp.ts';
 import { viaTransportToken, type SipAddress, type SipTransport, type TransportProtocol } from './transport.ts';
 import { tryParseUri } from './uri.ts';
@@ -66,6 +69,11 @@ export interface SipProxyOptions {
   idleConnectionTimeoutMs?: number;
   /** Sources the per-source rate limit does not apply to (the edge's own PBX). */
   rateLimitExempt?: (address: string) => boolean;
+  /**
+   * Called on every request about to be forwarded, in dialog or not, before the handler's own
+   * header changes: the edge removes what a phone may not tell the PBX (sanitise.ts).
+   */
+  filterForwarded?: (forwarded: SipRequest, source: SipAddress, inDialog: boolean) => void;
 }
 
 export type RequestHandler = (req: IncomingRequest, res: ServerResponse) => void | Promise<void>;
@@ -106,6 +114,12 @@ export class SipProxy {
   readonly #dialogs = new Map<string, LocalDialogEndpoint>();
   readonly #layer: TransactionLayer;
   readonly #advertisedHost: string;
+  /**
+   * Connection numbers for flows: a stream transport hands every message of one connection the same
+   * source object, so the object stands for the connection and is forgotten with it.
+   */
+  readonly #connectionIds = new WeakMap<SipAddress, number>();
+  #nextConnectionId = 1;
   #identity: LocalIdentity = { hosts: new Set(), ports: new Set() };
 
   constructor(options: SipProxyOptions = {}) {
@@ -120,7 +134,12 @@ export class SipProxy {
     this.#layer = new TransactionLayer(
       { send: (message, destination) => this.#send(message, destination), isReliable: (d) => d.transport !== 'udp' },
       this.#timers,
+      new TransactionBudget(this.#limits.maxTransactions, this.#limits.maxTransactionBytes, this.#limits.maxTransactionBytesPerSource),
     );
+    this.#metrics.observe?.({
+      transactions: () => ({ server: this.#layer.serverCount, client: this.#layer.clientCount, bytes: this.#layer.held.bytes }),
+      connections: () => Object.fromEntries([...this.#transports].flatMap(([p, t]) => (t instanceof StreamTransport ? [[p, t.openConnections]] : []))),
+    });
   }
 
   /** Registers a handler for requests that the core does not handle itself. */
@@ -147,12 +166,20 @@ export class SipProxy {
   async listen(): Promise<SipAddress[]> {
     const host = this.#options.host ?? '127.0.0.1';
     const onMessage = (data: Buffer, source: SipAddress): void => this.#receive(data, source);
-    const onFramingError = (): void => this.#metrics.parseError?.('framing');
+    const onFramingError = (problem: FramingProblem, source: SipAddress, head?: Buffer): Buffer | undefined => {
+      this.#metrics.framingError?.(source.transport, problem);
+      const answer = head && messageTooLargeAnswer(head, source, this.#limits.maxHeaders, randomTag());
+      if (!answer) return undefined;
+      this.#metrics.responseSent?.(answer.status);
+      return serializeMessage(answer);
+    };
+    const onConnectionRefused = (reason: ConnectionRefusal, source: SipAddress): void => this.#metrics.connectionRefused?.(source.transport, reason);
     const { udpPort = 5060, tcpPort = 5060, tls } = this.#options;
     if (udpPort !== false) {
       this.#transports.set('udp', new UdpTransport({ host, port: udpPort, onMessage, onError: (err) => this.#options.logger?.debug({ err }, 'udp socket error') }));
     }
-    const stream = { host, onMessage, onFramingError, maxMessageBytes: this.#limits.maxMessageBytes, idleTimeoutMs: this.#options.idleConnectionTimeoutMs };
+    const { maxMessageBytes, streamMessageDeadlineMs: messageDeadlineMs, maxConnections, maxConnectionsPerSource } = this.#limits;
+    const stream = { host, onMessage, onFramingError, onConnectionRefused, maxMessageBytes, messageDeadlineMs, maxConnections, maxConnectionsPerSource, idleTimeoutMs: this.#options.idleConnectionTimeoutMs };
     if (tcpPort !== false) this.#transports.set('tcp', new StreamTransport({ ...stream, port: tcpPort }));
     if (tls) this.#transports.set('tls', new StreamTransport({ ...stream, port: tls.port, tls }));
     for (const [protocol, transport] of this.#transports) this.#bound.set(protocol, await transport.listen());
@@ -275,8 +302,14 @@ export class SipProxy {
     if (request.method === 'ACK') return this.#receiveAck(request, source);
     const existing = this.#layer.matchServer(request);
     if (existing) return existing.receiveRetransmission();
+    const budgetSource = this.#options.rateLimitExempt?.(source.address) ? undefined : source.address;
+    if (!this.#layer.admits(request, budgetSource)) {
+      this.#metrics.overloaded?.();
+      this.#send(overloadAnswer(request, this.#limits.overloadRetryAfterSeconds, randomTag()), this.#responseDestination(request, source)).catch(() => {});
+      return;
+    }
 
-    const tx = this.#layer.createServer(request, this.#responseDestination(request, source));
+    const tx = this.#layer.createServer(request, this.#responseDestination(request, source), budgetSource);
     if (tx === undefined) {
       // RFC 2543 peers without a branch cannot be matched; refuse rather than guess.
       const response = buildResponse(request, 400, { reason: 'Missing Via Branch' });
@@ -286,7 +319,7 @@ export class SipProxy {
     if (request.method === 'CANCEL') return this.#receiveCancel(request, tx);
     if (request.method === 'INVITE') this.#respond(tx, buildResponse(request, 100));
 
-    const req = new IncomingRequest(request, source, (r, options) => this.#forward(r, tx, options));
+    const req = new IncomingRequest(request, source, (r, options) => this.#forward(r, tx, options), this.#connectionOf(source));
     tx.context = req;
     const res = new ServerResponse(request, tx, randomTag(), () => {});
 
@@ -335,6 +368,7 @@ export class SipProxy {
     if (topRouteIsOwn(ack, this.#identity)) {
       const forwarded = cloneMessage(ack);
       popOwnRoutes(forwarded, this.#identity);
+      this.#options.filterForwarded?.(forwarded, source, true);
       const hop = nextHop(forwarded, tryParseUri);
       if (hop) this.#forwardStatelessAck(forwarded, hop);
       return;
@@ -342,10 +376,12 @@ export class SipProxy {
     if (this.#handlers.length > 0) {
       const req = new IncomingRequest(ack, source, async (r, options) => {
         const forwarded = cloneMessage(r.message);
+        // An ACK belongs to the dialog its INVITE made: its route set stays.
+        this.#options.filterForwarded?.(forwarded, source, true);
         if (options.requestUri) forwarded.uri = options.requestUri;
         this.#forwardStatelessAck(forwarded, { transport: options.destination.transport ?? 'udp', address: options.destination.host, port: options.destination.port });
         return { status: 0 };
-      });
+      }, this.#connectionOf(source));
       this.#dispatch(req, new ServerResponse(ack, undefined, '', () => {}));
     }
   }
@@ -415,11 +451,22 @@ export class SipProxy {
     this.#send(upstream, { transport: protocol, address: target.host, port: target.port }).catch(() => {});
   }
 
+  #connectionOf(source: SipAddress): number | undefined {
+    if (source.transport === 'udp') return undefined;
+    let id = this.#connectionIds.get(source);
+    if (id === undefined) {
+      id = this.#nextConnectionId++;
+      this.#connectionIds.set(source, id);
+    }
+    return id;
+  }
+
   // ---- forwarding --------------------------------------------------------------------------
 
   #forwardInDialog(req: IncomingRequest, tx: ServerTransaction): Promise<ProxyOutcome> {
     const forwarded = cloneMessage(req.message);
     popOwnRoutes(forwarded, this.#identity);
+    this.#options.filterForwarded?.(forwarded, req.source, true);
     const hop = nextHop(forwarded, tryParseUri);
     if (hop === undefined) {
       this.#respond(tx, buildResponse(req.message, 400, { reason: 'Bad Route' }));
@@ -431,6 +478,7 @@ export class SipProxy {
   #forward(req: IncomingRequest, tx: ServerTransaction, options: ProxyRequestOptions): Promise<ProxyOutcome> {
     const forwarded = cloneMessage(req.message);
     popOwnRoutes(forwarded, this.#identity);
+    this.#options.filterForwarded?.(forwarded, req.source, req.inDialog);
     if (options.requestUri !== undefined) forwarded.uri = options.requestUri;
     for (const name of options.headers?.remove ?? []) removeHeader(forwarded, name);
     for (const [name, value] of options.headers?.add ?? []) appendHeader(forwarded, name, value);

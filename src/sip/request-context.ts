@@ -84,16 +84,28 @@ export class ServerResponse {
   }
 }
 
+/**
+ * The flow a request arrived on (RFC 5626 §3): transport, source address and port, and for TCP and
+ * TLS the connection, so a new connection from a reused address and port is a new flow.
+ */
+export function flowKey(source: SipAddress, connection?: number): string {
+  return `${source.transport}|${source.address}|${source.port}${connection === undefined ? '' : `|${connection}`}`;
+}
+
 export class IncomingRequest {
   readonly message: SipRequest;
   readonly source: SipAddress;
+  /** The flow it arrived on (see flowKey): what a REGISTER proved, and what proves a later request. */
+  readonly flow: string;
   readonly #forwarder: Forwarder;
   readonly #cancelListeners: Array<() => void> = [];
   #cancelled = false;
 
-  constructor(message: SipRequest, source: SipAddress, forwarder: Forwarder) {
+  /** `connection`: which TCP/TLS connection it came on (absent for UDP). */
+  constructor(message: SipRequest, source: SipAddress, forwarder: Forwarder, connection?: number) {
     this.message = message;
     this.source = source;
+    this.flow = flowKey(source, connection);
     this.#forwarder = forwarder;
   }
 

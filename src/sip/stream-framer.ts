@@ -5,7 +5,8 @@
  */
 import { findHeadEnd } from './parser.ts';
 
-export type FramerEvent = { kind: 'message'; data: Buffer } | { kind: 'keepalive' } | { kind: 'error'; problem: string };
+/** An error's `head` is the complete head of a message too large to take, so it can be answered 513. */
+export type FramerEvent = { kind: 'message'; data: Buffer } | { kind: 'keepalive' } | { kind: 'error'; problem: string; head?: Buffer };
 
 const CONTENT_LENGTH_LINE = /^(?:content-length|l)[ \t]*:[ \t]*(\d{1,10})[ \t]*$/im;
 
@@ -16,6 +17,11 @@ export class StreamFramer {
 
   constructor(maxMessageBytes: number) {
     this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /** Bytes of a message begun but not yet complete (0 between messages). */
+  get pendingBytes(): number {
+    return this.#buffer.length;
   }
 
   /** Feeds a chunk; returns every event it completes (messages in order). */
@@ -41,17 +47,17 @@ export class StreamFramer {
       const m = CONTENT_LENGTH_LINE.exec(head);
       const bodyLength = m ? Number(m[1]) : 0;
       const total = bounds.bodyStart + bodyLength;
-      if (total > this.#maxMessageBytes) return this.#fail(events, 'message too large');
+      if (total > this.#maxMessageBytes) return this.#fail(events, 'message too large', Buffer.from(this.#buffer.subarray(0, bounds.bodyStart)));
       if (this.#buffer.length < total) return events;
       events.push({ kind: 'message', data: Buffer.from(this.#buffer.subarray(0, total)) });
       this.#buffer = this.#buffer.subarray(total);
     }
   }
 
-  #fail(events: FramerEvent[], problem: string): FramerEvent[] {
+  #fail(events: FramerEvent[], problem: string, head?: Buffer): FramerEvent[] {
     this.#failed = true;
     this.#buffer = Buffer.alloc(0);
-    events.push({ kind: 'error', problem });
+    events.push(head ? { kind: 'error', problem, head } : { kind: 'error', problem });
     return events;
   }
 }

@@ -6,6 +6,7 @@
  */
 import { getHeader, getHeaders, SIP_VERSION, cseqOf, type SipHeader, type SipRequest, type SipResponse } from './message.ts';
 import type { SipAddress } from './transport.ts';
+import { messageBytes, TransactionBudget } from './limits-transactions.ts';
 import { branchOf, parseVia, sentByKey } from './via.ts';
 
 export interface TimerSettings {
@@ -347,16 +348,32 @@ export class ServerTransaction {
   }
 }
 
-/** Owns all live transactions and matches incoming messages to them. */
+/**
+ * Owns all live transactions and matches incoming messages to them. Every transaction is charged
+ * to a budget (count and bytes held) for as long as it lives; `admits` tells whether a new
+ * incoming request still fits.
+ */
 export class TransactionLayer {
   readonly #io: TransactionIo;
   readonly #settings: TimerSettings;
+  readonly #budget: TransactionBudget;
   readonly #servers = new Map<string, ServerTransaction>();
   readonly #clients = new Map<string, ClientTransaction>();
 
-  constructor(io: TransactionIo, settings: TimerSettings) {
+  constructor(io: TransactionIo, settings: TimerSettings, budget: TransactionBudget = new TransactionBudget(Infinity, Infinity)) {
     this.#io = io;
     this.#settings = settings;
+    this.#budget = budget;
+  }
+
+  /** Transactions live and bytes of messages they hold. */
+  get held(): { transactions: number; bytes: number } {
+    return { transactions: this.#budget.transactions, bytes: this.#budget.bytes };
+  }
+
+  /** Whether a server transaction for this new request fits in the budget (and in `source`'s share, if given). */
+  admits(request: SipRequest, source?: string): boolean {
+    return this.#budget.admits(messageBytes(request), source);
   }
 
   get serverCount(): number {
@@ -379,13 +396,21 @@ export class TransactionLayer {
     return key === undefined ? undefined : this.#servers.get(key);
   }
 
-  /** Undefined when the request has no usable Via branch (it then cannot be answered statefully). */
-  createServer(request: SipRequest, responseDestination: SipAddress): ServerTransaction | undefined {
+  /**
+   * Undefined when the request has no usable Via branch (it then cannot be answered statefully).
+   * `source`: the address whose share of the budget the transaction is charged to.
+   */
+  createServer(request: SipRequest, responseDestination: SipAddress, source?: string): ServerTransaction | undefined {
     const key = keyOfRequest(request);
     if (key === undefined) return undefined;
+    const bytes = messageBytes(request);
     const tx = new ServerTransaction(request, responseDestination, key, this.#io, this.#settings, () => {
+      this.#budget.refund(bytes, source);
       if (this.#servers.get(key) === tx) this.#servers.delete(key);
     });
+    // A request reusing a live key replaces it in the table; the replaced one is still charged
+    // until its own timers end it.
+    this.#budget.charge(bytes, source);
     this.#servers.set(key, tx);
     return tx;
   }
@@ -402,9 +427,12 @@ export class TransactionLayer {
     const branch = via === undefined ? undefined : branchOf(via);
     if (branch === undefined) throw new Error('client transaction needs a top Via with a branch');
     const key = `${branch}|${request.method}`;
+    const bytes = messageBytes(request);
     const tx = new ClientTransaction(request, destination, key, this.#io, this.#settings, handlers, () => {
+      this.#budget.refund(bytes);
       if (this.#clients.get(key) === tx) this.#clients.delete(key);
     });
+    this.#budget.charge(bytes);
     this.#clients.set(key, tx);
     tx.start();
     return tx;

@@ -2,9 +2,12 @@
  * SIP over TCP and TLS (RFC 3261 §18, §26.2): one code path, TLS just wraps the sockets.
  * Connections are reused per remote address:port in both directions, so a response goes back
  * on the connection its request arrived on, and idle connections are closed after a timeout.
+ * Accepted connections are capped in total and per source, and a message once begun must be
+ * complete within a deadline, so a client trickling bytes cannot hold a connection open.
  */
 import { createServer as createTcpServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { ConnectionLimiter, type ConnectionRefusal } from './limits-connections.ts';
 import { StreamFramer } from './stream-framer.ts';
 import { addressKey, type MessageSink, type SipAddress, type SipTransport } from './transport.ts';
 
@@ -23,9 +26,20 @@ export interface StreamTransportOptions {
   /** 0 picks a free port. */
   port: number;
   onMessage: MessageSink;
-  /** Called when a connection has to be dropped for unframeable input. */
-  onFramingError?: (problem: string, source: SipAddress) => void;
+  /**
+   * Called when a connection has to be dropped for unframeable input: a message too large, or
+   * one not complete by the deadline. `head` is the complete head of a message too large; the
+   * bytes returned (a 513 answer) are written before the connection closes.
+   */
+  onFramingError?: (problem: FramingProblem, source: SipAddress, head?: Buffer) => Buffer | undefined | void;
+  /** Called when an incoming connection is refused by a connection cap. */
+  onConnectionRefused?: (reason: ConnectionRefusal, source: SipAddress) => void;
   maxMessageBytes: number;
+  /** Once a message has begun, all of it must arrive within this long (default 10 s; 0: no deadline). */
+  messageDeadlineMs?: number;
+  /** Accepted connections open at once, in total and per source address (default: no cap). */
+  maxConnections?: number;
+  maxConnectionsPerSource?: number;
   /** Connections without traffic for this long are closed (default 5 minutes). */
   idleTimeoutMs?: number;
   connectTimeoutMs?: number;
@@ -33,17 +47,21 @@ export interface StreamTransportOptions {
   tls?: TlsSettings;
 }
 
+export type FramingProblem = 'too_large' | 'deadline';
+
 export class StreamTransport implements SipTransport {
   readonly protocol: 'tcp' | 'tls';
   readonly reliable = true;
   readonly #options: StreamTransportOptions;
   readonly #connections = new Map<string, Socket>();
   readonly #pending = new Map<string, Promise<Socket>>();
+  readonly #admission: ConnectionLimiter;
   #server: Server | undefined;
 
   constructor(options: StreamTransportOptions) {
     this.#options = options;
     this.protocol = options.tls ? 'tls' : 'tcp';
+    this.#admission = new ConnectionLimiter(options.maxConnections ?? Infinity, options.maxConnectionsPerSource ?? Infinity);
   }
 
   get openConnections(): number {
@@ -53,8 +71,14 @@ export class StreamTransport implements SipTransport {
   listen(): Promise<SipAddress> {
     const tls = this.#options.tls;
     const server = tls
-      ? createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => this.#adopt(socket))
-      : createTcpServer((socket) => this.#adopt(socket));
+      // A handshake is held to the same deadline as a message: no slow TLS client holds a socket either.
+      ? createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: this.#options.messageDeadlineMs || 10_000 }, (socket) => this.#accept(socket))
+      : createTcpServer((socket) => this.#accept(socket));
+    // Sockets still in their TLS handshake count too (the per-source cap applies once it is done).
+    if (this.#options.maxConnections !== undefined && Number.isFinite(this.#options.maxConnections)) {
+      server.maxConnections = this.#options.maxConnections;
+      server.on('drop', (dropped) => this.#options.onConnectionRefused?.('total', { transport: this.protocol, address: dropped?.remoteAddress ?? '', port: dropped?.remotePort ?? 0 }));
+    }
     this.#server = server;
     // A failed TLS handshake surfaces here; it concerns one peer only.
     server.on('tlsClientError', () => {});
@@ -116,6 +140,20 @@ export class StreamTransport implements SipTransport {
     return connecting;
   }
 
+  /** An incoming connection: counted against the caps, or closed at once. */
+  #accept(socket: Socket): void {
+    const source = socket.remoteAddress ?? '';
+    const refusal = this.#admission.admit(source);
+    if (refusal !== undefined) {
+      socket.on('error', () => {});
+      socket.destroy();
+      this.#options.onConnectionRefused?.(refusal, { transport: this.protocol, address: source, port: socket.remotePort ?? 0 });
+      return;
+    }
+    socket.once('close', () => this.#admission.release(source));
+    this.#adopt(socket);
+  }
+
   #adopt(socket: Socket, knownKey?: string): void {
     const remote: SipAddress = { transport: this.protocol, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const key = knownKey ?? addressKey(remote);
@@ -123,19 +161,44 @@ export class StreamTransport implements SipTransport {
     socket.setNoDelay(true);
     socket.setTimeout(this.#options.idleTimeoutMs ?? 300_000, () => socket.destroy());
     const framer = new StreamFramer(this.#options.maxMessageBytes);
+    const deadlineMs = this.#options.messageDeadlineMs ?? 10_000;
+    let deadline: NodeJS.Timeout | undefined;
+    const stopDeadline = (): void => {
+      clearTimeout(deadline);
+      deadline = undefined;
+    };
     socket.on('data', (chunk: Buffer) => {
+      let completed = false;
       for (const event of framer.push(chunk)) {
-        if (event.kind === 'message') this.#options.onMessage(event.data, remote);
-        else if (event.kind === 'keepalive') socket.write('\r\n');
+        if (event.kind === 'message') {
+          completed = true;
+          this.#options.onMessage(event.data, remote);
+        } else if (event.kind === 'keepalive') socket.write('\r\n');
         else {
-          this.#options.onFramingError?.(event.problem, remote);
-          socket.destroy();
+          stopDeadline();
+          const answer = this.#options.onFramingError?.('too_large', remote, event.head);
+          if (answer) {
+            // Half-close after the answer rather than destroy: unread input would turn the close
+            // into a reset that can overtake the answer. The peer gets a moment to read it.
+            socket.end(answer);
+            setTimeout(() => socket.destroy(), 2_000).unref();
+          } else socket.destroy();
           return;
         }
+      }
+      // The clock runs from the first byte of each message, not from the last byte received.
+      if (completed || framer.pendingBytes === 0) stopDeadline();
+      if (framer.pendingBytes > 0 && deadline === undefined && deadlineMs > 0) {
+        deadline = setTimeout(() => {
+          deadline = undefined;
+          this.#options.onFramingError?.('deadline', remote);
+          socket.destroy();
+        }, deadlineMs);
       }
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      stopDeadline();
       if (this.#connections.get(key) === socket) this.#connections.delete(key);
     });
   }

@@ -9,6 +9,12 @@ export interface UdpTransportOptions {
   port: number;
   onMessage: MessageSink;
   onError?: (err: Error) => void;
+  /**
+   * Kernel receive buffer asked for (default 4 MiB; the kernel caps it at net.core.rmem_max).
+   * The default 208 KiB holds fewer than a hundred small datagrams on loopback: a burst of
+   * REGISTERs during one garbage collection would otherwise be dropped before the edge sees it.
+   */
+  receiveBufferBytes?: number;
 }
 
 export class UdpTransport implements SipTransport {
@@ -33,6 +39,11 @@ export class UdpTransport implements SipTransport {
         socket.off('error', reject);
         // A send failure (ICMP unreachable) must not crash the process.
         socket.on('error', (err) => this.#options.onError?.(err));
+        try {
+          socket.setRecvBufferSize(this.#options.receiveBufferBytes ?? 4 * 1024 * 1024);
+        } catch (err) {
+          this.#options.onError?.(err as Error);
+        }
         const bound = socket.address();
         resolve({ transport: 'udp', address: bound.address, port: bound.port });
       });

@@ -1,8 +1,8 @@
 /**
  * Kamailio as the tenant PBX in end-to-end tests: a small in-memory registrar that relays calls to
  * registered users, sends emergency numbers to a fixed "emergency desk" address, and answers
- * anything else it cannot route with 404 naming the user part it saw (X-PBX-Saw), so a test can
- * tell exactly what reached the PBX.
+ * anything else it cannot route with 404 naming the user part, host and asserted identity it saw
+ * (X-PBX-Saw, X-PBX-Saw-Host, X-PBX-Saw-Identity), so a test can tell exactly what reached the PBX.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -65,7 +65,7 @@ request_route {
     exit;
   }
   if (!lookup("location")) {
-    append_to_reply("X-PBX-Saw: $rU\\r\\n");
+    append_to_reply("X-PBX-Saw: $rU\\r\\nX-PBX-Saw-Host: $rd\\r\\nX-PBX-Saw-Identity: $hdr(P-Asserted-Identity)\\r\\n");
     sl_send_reply("404", "Not Found");
     exit;
   }

@@ -1,17 +1,22 @@
 /**
  * Wrong PINs at the login prompt, through the edge with SIPp phones: after the pool's maxAttempts
  * (2 here) the user and the desk are locked and even the right PIN is refused; and a phone that
- * sends its keys as SIP INFO (dtmf-relay) instead of RFC 4733 can still log in.
+ * sends its keys as SIP INFO (dtmf-relay) instead of RFC 4733 can still log in. The desk phones
+ * register through the edge first and call from the registered port.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RtpPhone } from './rtp-phone.ts';
 import { expectPassed, startSipp } from './sipp.ts';
-import { ALICE, BOB, eventually, metricValue, startStack, type Stack } from './stack.ts';
+import { ALICE, BOB, eventually, metricValue, registerThroughEdge, startStack, type Stack } from './stack.ts';
 
 let stack: Stack;
+/** SIP port of each desk's phone, registered as its idle account. */
+const deskPort: Record<string, number> = {};
 before(async () => {
   stack = await startStack({ namespace: 'e2e-lockout', maxAttempts: 2 });
+  deskPort['HD0001'] = await registerThroughEdge(stack, 'HD0001');
+  deskPort['HD0002'] = await registerThroughEdge(stack, 'HD0002');
 });
 after(async () => {
   await stack?.stop();
@@ -21,7 +26,7 @@ after(async () => {
 async function loginCall(idleAccount: string, extension: string, keys: string): Promise<RtpPhone> {
   const media = await RtpPhone.open();
   try {
-    const call = await startSipp({ scenario: 'feature-call.xml', remote: stack.edgeAddress, service: `*77*${extension}*`, keys: { caller: idleAccount, rtp_port: media.port }, timeoutSeconds: 45 });
+    const call = await startSipp({ scenario: 'feature-call.xml', port: deskPort[idleAccount]!, remote: stack.edgeAddress, service: `*77*${extension}*`, keys: { caller: idleAccount, rtp_port: media.port }, timeoutSeconds: 45 });
     await media.waitForPackets(5);
     await media.press(keys);
     await expectPassed(call, `login call for ${extension}`);
@@ -77,6 +82,7 @@ describe('PIN lockout and SIP INFO DTMF through the edge', { timeout: 150_000 },
       const [p1, p2, p3, p4] = ALICE.pin;
       const call = await startSipp({
         scenario: 'info-dtmf-call.xml',
+        port: deskPort['HD0002']!,
         remote: stack.edgeAddress,
         service: `*77*${ALICE.extension}*`,
         keys: { caller: 'HD0002', rtp_port: media.port, p1: p1!, p2: p2!, p3: p3!, p4: p4! },
@@ -96,7 +102,7 @@ describe('PIN lockout and SIP INFO DTMF through the edge', { timeout: 150_000 },
   it('treats a caller hanging up during the PIN prompt as abandoned: no PIN failure, the prompt stops', async () => {
     const media = await RtpPhone.open();
     try {
-      const call = await startSipp({ scenario: 'feature-call-hangup.xml', remote: stack.edgeAddress, service: `*77*${BOB.extension}*`, keys: { caller: 'HD0002', rtp_port: media.port }, timeoutSeconds: 30 });
+      const call = await startSipp({ scenario: 'feature-call-hangup.xml', port: deskPort['HD0002']!, remote: stack.edgeAddress, service: `*77*${BOB.extension}*`, keys: { caller: 'HD0002', rtp_port: media.port }, timeoutSeconds: 30 });
       const result = await expectPassed(call, 'hang-up call');
       assert.doesNotMatch(result.messages, /BYE sip:HD0002/, 'the edge does not hang up a call that is already over');
       await eventually('abandoned counted', async () => metricValue(await stack.metrics(), 'hotdesk_feature_codes_total', { code: 'login', result: 'abandoned' }) === 1);

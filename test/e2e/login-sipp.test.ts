@@ -1,7 +1,9 @@
 /**
  * Login and logout at a desk with SIPp phones through the edge to Kamailio: the phone registers as
  * its idle account, dials *77*101*, hears the prompts, enters the PIN by RFC 4733, is told to
- * re-sync, re-registers as 101, and logs out with *77*5*.
+ * re-sync, re-registers as 101, and logs out with *77*5*. Its calls come from another port than its
+ * REGISTER (the registered port listens for the NOTIFY), as from an edge replica that did not see
+ * the REGISTER: the edge challenges each call and the phone answers with its account's password.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -42,7 +44,7 @@ describe('login at a desk with SIPp phones', { timeout: 150_000 }, () => {
     const notified = await startSipp({ scenario: 'notify.xml', port: phonePort, timeoutSeconds: 40 });
     const media = await RtpPhone.open();
     try {
-      const call = await startSipp({ scenario: 'feature-call.xml', remote: stack.edgeAddress, service: '*77*101*', keys: { caller: 'HD0001', rtp_port: media.port }, timeoutSeconds: 40 });
+      const call = await startSipp({ scenario: 'feature-call-auth.xml', remote: stack.edgeAddress, service: '*77*101*', keys: { caller: 'HD0001', rtp_port: media.port }, auth: { user: 'HD0001', password: 'idle-Secret-Pw1' }, timeoutSeconds: 40 });
       // The PIN prompt: G.711 µ-law, 160 bytes every 20 ms.
       await media.waitForPackets(25);
       const prompt = media.received.slice(0, 25);
@@ -56,6 +58,7 @@ describe('login at a desk with SIPp phones', { timeout: 150_000 }, () => {
       assert.ok(spanMs > 24 * 20 * 0.6 && spanMs < 24 * 20 * 3, `25 packets took ${spanMs.toFixed(0)} ms, expected about 480 ms`);
       await media.press(`${ALICE.pin}#`);
       const callResult = await expectPassed(call, 'login call');
+      assert.match(callResult.messages, /SIP\/2\.0 407 Proxy Authentication Required[\s\S]*Proxy-Authenticate: Digest realm="127\.0\.0\.1"/, 'the unproven flow was challenged');
       assert.match(callResult.messages, /BYE sip:HD0001@/, 'the edge hung up after the confirmation');
     } finally {
       await media.close();
@@ -100,7 +103,8 @@ describe('login at a desk with SIPp phones', { timeout: 150_000 }, () => {
     const notifiedAgain = await startSipp({ scenario: 'notify.xml', port: phonePort, timeoutSeconds: 40 });
     const logoutMedia = await RtpPhone.open();
     try {
-      const logout = await startSipp({ scenario: 'feature-call.xml', remote: stack.edgeAddress, service: '*77*5*', keys: { caller: ALICE.extension, rtp_port: logoutMedia.port }, timeoutSeconds: 30 });
+      // Alice's own SIP password answers the challenge for her extension.
+      const logout = await startSipp({ scenario: 'feature-call-auth.xml', remote: stack.edgeAddress, service: '*77*5*', keys: { caller: ALICE.extension, rtp_port: logoutMedia.port }, auth: { user: ALICE.extension, password: 'alice-Secret-Pw1' }, timeoutSeconds: 30 });
       await expectPassed(logout, 'logout call');
       assert.ok(logoutMedia.received.length > 0, 'the logout confirmation was played');
     } finally {

@@ -5,7 +5,7 @@
  * SIPp phone's REGISTER and calls.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { IDLE_BLOCK_REASON } from '../../src/edge/dial-decision.ts';
@@ -21,33 +21,56 @@ after(async () => {
   await stack?.stop();
 });
 
-/**
- * Sends one datagram from a fresh socket and returns the first final (non-1xx) answer within
- * `waitMs`; a provisional one only if nothing else came; undefined when nothing came back.
- */
-async function udpExchange(payload: Buffer | string, waitMs = 1_500): Promise<string | undefined> {
+async function boundUdpSocket(): Promise<Socket> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  return socket;
+}
+
+/**
+ * Sends one datagram from a fresh socket (or `from`, left open) and returns the first final
+ * (non-1xx) answer within `waitMs`; a provisional one only if nothing else came; undefined when
+ * nothing came back.
+ */
+async function udpExchange(payload: Buffer | string, waitMs = 1_500, from?: Socket): Promise<string | undefined> {
+  const socket = from ?? (await boundUdpSocket());
   const port = socket.address().port;
   const data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.replaceAll('{port}', String(port)));
+  let listener: ((msg: Buffer) => void) | undefined;
   try {
     return await new Promise<string | undefined>((resolve) => {
       let provisional: string | undefined;
       const timer = setTimeout(() => resolve(provisional), waitMs);
-      socket.on('message', (msg) => {
+      // A kept socket may still hear retransmissions of an earlier answer: only this request's count.
+      const callId = /^Call-ID: *(\S+)/im.exec(data.toString('latin1'))?.[1];
+      listener = (msg) => {
         const text = msg.toString('latin1');
+        if (from && callId && /^Call-ID: *(\S+)/im.exec(text)?.[1] !== callId) return;
         if (/^SIP\/2\.0 1\d\d/.test(text)) {
           provisional = text;
           return;
         }
         clearTimeout(timer);
         resolve(text);
-      });
+      };
+      socket.on('message', listener);
       socket.send(data, stack.edge.sipPort, '127.0.0.1');
     });
   } finally {
-    socket.close();
+    if (listener) socket.off('message', listener);
+    if (!from) socket.close();
   }
+}
+
+/** A desk phone's socket that has registered `user` through the edge: what it sends next is on a proven flow. */
+async function registeredUdpSocket(user: string): Promise<Socket> {
+  const socket = await boundUdpSocket();
+  const reply = await udpExchange(request([
+    'REGISTER sip:127.0.0.1 SIP/2.0', via('UDP', `reg-${user}`), `From: <sip:${user}@127.0.0.1>;tag=r1`, `To: <sip:${user}@127.0.0.1>`, `Call-ID: reg-${user}`, 'CSeq: 1 REGISTER',
+    `Contact: <sip:${user}@127.0.0.1:{port}>`, 'Expires: 300', 'Max-Forwards: 70',
+  ]), 5_000, socket);
+  assert.equal(statusOf(reply), 200, `REGISTER as ${user}: ${reply}`);
+  return socket;
 }
 
 /** Writes to a fresh TCP connection; returns what was read until the edge closed it or `waitMs` passed. */
@@ -144,17 +167,19 @@ describe('malformed input on the edge', { timeout: 120_000 }, () => {
   });
 
   it('answers a feature code with unusable SDP with 488 and an undecodable dialled string with 403', async () => {
+    const phone = await registeredUdpSocket('HD0001');
     const noAudio = await udpExchange(request([
       `INVITE sip:*77*101*@127.0.0.1:${stack.edge.sipPort} SIP/2.0`, via('UDP', 'badsdp'), 'From: <sip:HD0001@127.0.0.1>;tag=d1', 'To: <sip:*77*101*@127.0.0.1>', 'Call-ID: badsdp-1', 'CSeq: 1 INVITE',
       'Contact: <sip:HD0001@127.0.0.1:{port}>', 'Max-Forwards: 70', 'Content-Type: application/sdp',
-    ], 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n'), 3_000);
+    ], 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n'), 3_000, phone);
     assert.equal(statusOf(noAudio), 488, `reply: ${noAudio}`);
     assert.equal(metricValue(await stack.metrics(), 'hotdesk_feature_codes_total', { code: 'login', result: 'error' }), 1);
 
     const undecodable = await udpExchange(request([
       `INVITE sip:%E0%A4%A@127.0.0.1:${stack.edge.sipPort} SIP/2.0`, via('UDP', 'pct'), 'From: <sip:HD0001@127.0.0.1>;tag=e1', 'To: <sip:x@127.0.0.1>', 'Call-ID: pct-1', 'CSeq: 1 INVITE',
       'Contact: <sip:HD0001@127.0.0.1:{port}>', 'Max-Forwards: 70',
-    ]), 3_000);
+    ]), 3_000, phone);
+    phone.close();
     assert.equal(statusOf(undecodable), 403, `reply: ${undecodable}`);
     assert.match(undecodable ?? '', new RegExp(IDLE_BLOCK_REASON));
   });
@@ -164,7 +189,7 @@ describe('malformed input on the edge', { timeout: 120_000 }, () => {
     const reg = await startSipp({ scenario: 'register.xml', port: phonePort, remote: stack.edgeAddress, keys: { user: 'HD0001', contact_port: phonePort }, timeoutSeconds: 15 });
     await expectPassed(reg, 'REGISTER after the abuse');
     await eventually('registration recorded', async () => (await stack.getJson<any>('hotdeskdevice', 'desk-1'))?.status?.registration?.identity === 'HD0001');
-    const call = await startSipp({ scenario: 'call-rejected.xml', remote: stack.edgeAddress, service: '0044207946000', keys: { caller: 'HD0001' }, timeoutSeconds: 15 });
+    const call = await startSipp({ scenario: 'call-rejected.xml', port: phonePort, remote: stack.edgeAddress, service: '0044207946000', keys: { caller: 'HD0001' }, timeoutSeconds: 15 });
     const trace = await expectPassed(call, 'idle call after the abuse');
     assert.match(trace.messages, /SIP\/2\.0 403 /);
   });

@@ -38,6 +38,8 @@ export interface SippOptions {
   keys?: Record<string, string | number>;
   calls?: number;
   timeoutSeconds?: number;
+  /** Credentials the scenario's [authentication] answers a 407 with (SIPp -au/-ap). */
+  auth?: { user: string; password: string };
 }
 
 const live = new Set<ChildProcess>();
@@ -65,6 +67,7 @@ export async function startSipp(options: SippOptions): Promise<SippRun> {
     '-mp', String(await freeLoopbackPort()),
   ];
   for (const [name, value] of Object.entries(options.keys ?? {})) args.push('-key', name, String(value));
+  if (options.auth) args.push('-au', options.auth.user, '-ap', options.auth.password);
   if (options.service) args.push('-s', options.service);
   if (options.remote) args.push(options.remote);
   const child: ChildProcess = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

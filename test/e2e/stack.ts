@@ -13,7 +13,7 @@ import type { Manager } from '../../src/runtime/index.ts';
 import { startKamailio, type Kamailio } from './kamailio.ts';
 import { deviceYaml, namespaceYaml, poolYaml, userYaml } from './manifests.ts';
 import { freeLoopbackPort } from '../support/ports.ts';
-import { killAllSipp } from './sipp.ts';
+import { expectPassed, killAllSipp, startSipp } from './sipp.ts';
 import { eventually } from '../support/eventually.ts';
 
 const execFileAsync = promisify(execFile);
@@ -65,6 +65,17 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
   }
   return 0;
+}
+
+/**
+ * A SIPp phone registers `user` through the edge from `port` (a free one when omitted) and returns
+ * the port: requests sent from it afterwards arrive on the flow that REGISTER proved.
+ */
+export async function registerThroughEdge(stack: Stack, user: string, port?: number): Promise<number> {
+  const phonePort = port ?? (await freeLoopbackPort());
+  const run = await startSipp({ scenario: 'register.xml', port: phonePort, remote: stack.edgeAddress, keys: { user, contact_port: phonePort }, timeoutSeconds: 15 });
+  await expectPassed(run, `REGISTER as ${user} from port ${phonePort}`);
+  return phonePort;
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {

@@ -1,7 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import cluster from 'node:cluster';
-import { createHash, createSecretKey, randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { DigestNonces } from '../../src/edge/digest-auth.ts';
 import type { CatalogChange, FileCatalog } from '../../src/edge/provisioning-catalog.ts';
@@ -58,6 +60,15 @@ function authorization(nonce: string, uri: string, password: string): string {
   return `Digest username="${MAC}", realm="hotdesk", nonce="${nonce}", uri="${uri}", qop=auth, nc=00000001, cnonce="c0ffee", response="${response}"`;
 }
 
+const run = promisify(execFile);
+
+/** curl answers its challenge on the same connection, as a phone does: one whole fetch. */
+async function curlFile(port: number, password = 'prov-s3cret'): Promise<{ status: number; body: string }> {
+  const { stdout } = await run('curl', ['-s', '-o', '-', '-w', '\n%{http_code}', '--digest', '-u', `${MAC}:${password}`, `http://127.0.0.1:${port}/${FILE}`]);
+  const cut = stdout.lastIndexOf('\n');
+  return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
+}
+
 /** One request on a connection of its own, as a phone in a boot storm makes it. */
 async function get(port: number, path: string, auth?: string): Promise<{ status: number; body: string; challenge: string | null }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close', ...(auth ? { authorization: auth } : {}) } });
@@ -67,7 +78,6 @@ async function get(port: number, path: string, auth?: string): Promise<{ status:
 const liveWorkerPids = () => Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead()).map((w) => w!.process.pid!);
 
 test('provisioning workers serve the catalog with Secrets read from the API, follow its changes, count every outcome, survive a killed worker and leave nothing behind', { timeout: 60_000 }, async () => {
-  const key = randomBytes(32);
   const results: ProvisioningResult[] = [];
   const catalog = new TestCatalog();
   catalog.change({ upserts: [[FILE, deskFile('account.1.user_name = HD0001')]], removals: [] });
@@ -75,7 +85,6 @@ test('provisioning workers serve the catalog with Secrets read from the API, fol
     count: 2,
     host: '127.0.0.1',
     log: pino({ level: 'silent' }),
-    nonceKey: createSecretKey(key),
     catalog,
     kubeConfig: cp.kubeConfig,
     namespace: NS,
@@ -85,37 +94,34 @@ test('provisioning workers serve the catalog with Secrets read from the API, fol
   });
   try {
     assert.equal(liveWorkerPids().length, 2);
-    const fetchFile = (nonce: string, password = 'prov-s3cret') => get(server.port, `/${FILE}`, authorization(nonce, `/${FILE}`, password));
+    const fetchFile = () => curlFile(server.port);
 
-    // A nonce made with the shared key is good at whichever worker the kernel hands the connection to.
-    const nonce = new DigestNonces(createSecretKey(key)).issue();
+    // Whichever worker the kernel hands a connection to answers the challenge it issued there.
     for (let i = 0; i < 12; i++) {
-      const served = await fetchFile(nonce);
+      const served = await fetchFile();
       assert.equal(served.status, 200);
       assert.equal(served.body, 'account.1.user_name = HD0001\naccount.1.password = sip-Pa55word\n', 'the SIP password comes from its Secret');
     }
-    // A phone's own round trip: challenged on one connection, answered on the next.
     const challenged = await get(server.port, `/${FILE}`);
     assert.equal(challenged.status, 401);
     const phoneNonce = /nonce="([^"]+)"/.exec(challenged.challenge ?? '')![1]!;
-    assert.equal((await fetchFile(phoneNonce)).status, 200);
-    assert.equal((await fetchFile(phoneNonce, 'guess')).status, 404);
+    assert.equal((await curlFile(server.port, 'guess')).status, 404);
     assert.equal((await get(server.port, '/001565ffffff.cfg', authorization(phoneNonce, '/001565ffffff.cfg', 'guess'))).status, 404);
     assert.equal((await get(server.port, `/${FILE}`, authorization(phoneNonce, '/other.cfg', 'prov-s3cret'))).status, 400, 'an answer made for another URL');
-    // A nonce from another pod (or from before a restart): the phone is asked again, not refused.
-    const foreign = await fetchFile(new DigestNonces(createSecretKey(randomBytes(32))).issue());
+    // A nonce from another worker, pod or from before a restart: the phone is asked again, not refused.
+    const foreign = await get(server.port, `/${FILE}`, authorization(new DigestNonces().issue(), `/${FILE}`, 'prov-s3cret'));
     assert.equal(foreign.status, 401);
     assert.match(foreign.challenge ?? '', /stale=true/);
 
     // A login re-renders the file: every worker serves the new one from then on.
     catalog.change({ upserts: [[FILE, deskFile('account.1.user_name = 101')]], removals: [] });
     await eventually('the new file at every worker', async () => {
-      const bodies = await Promise.all(Array.from({ length: 6 }, () => fetchFile(nonce).then((r) => r.body)));
+      const bodies = await Promise.all(Array.from({ length: 6 }, () => fetchFile().then((r) => r.body)));
       return bodies.every((b) => b.startsWith('account.1.user_name = 101\n')) || undefined;
     }, 5_000);
     catalog.change({ upserts: [], removals: [FILE] });
     await eventually('the removed file gone at every worker', async () => {
-      const statuses = await Promise.all(Array.from({ length: 6 }, () => fetchFile(nonce).then((r) => r.status)));
+      const statuses = await Promise.all(Array.from({ length: 6 }, () => fetchFile().then((r) => r.status)));
       return statuses.every((s) => s === 404) || undefined;
     }, 5_000);
     catalog.change({ upserts: [[FILE, deskFile('account.1.user_name = HD0001')]], removals: [] });
@@ -128,12 +134,12 @@ test('provisioning workers serve the catalog with Secrets read from the API, fol
     // A worker killed outright is replaced, takes the catalog as it is now, and the port keeps answering meanwhile.
     const [victim] = liveWorkerPids();
     process.kill(victim!, 'SIGKILL');
-    for (let i = 0; i < 4; i++) assert.equal((await fetchFile(nonce)).status, 200);
+    for (let i = 0; i < 4; i++) assert.equal((await fetchFile()).status, 200);
     await eventually('a new worker in place of the killed one', async () => {
       const pids = liveWorkerPids();
       return pids.length === 2 && !pids.includes(victim!) || undefined;
     }, 10_000);
-    const bodies = await Promise.all(Array.from({ length: 6 }, () => fetchFile(nonce).then((r) => r.body)));
+    const bodies = await Promise.all(Array.from({ length: 6 }, () => fetchFile().then((r) => r.body)));
     assert.ok(bodies.every((b) => b.startsWith('account.1.user_name = HD0001\n')), 'the new worker serves the current file');
   } finally {
     await server.close();

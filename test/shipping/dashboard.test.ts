@@ -57,7 +57,9 @@ test('the dashboard covers desks, logins, PIN abuse, calls, SIP, provisioning an
     'hotdesk_devices', 'hotdesk_sessions_active', 'hotdesk_logins_total', 'hotdesk_logouts_total',
     'hotdesk_pin_failures_total', 'hotdesk_lockouts_total', 'hotdesk_session_duration_seconds_bucket',
     'hotdesk_blocked_calls_total', 'hotdesk_emergency_calls_total', 'sip_requests_total', 'sip_responses_total',
-    'provisioning_requests_total', 'controller_runtime_reconcile_total', 'controller_runtime_reconcile_errors_total',
+    'provisioning_requests_total', 'sip_parse_errors_total', 'sip_framing_errors_total', 'sip_rate_limited_total',
+    'sip_overload_rejections_total', 'sip_connections_refused_total', 'sip_transactions', 'sip_transaction_bytes', 'sip_connections',
+    'controller_runtime_reconcile_total', 'controller_runtime_reconcile_errors_total',
     'controller_runtime_reconcile_time_seconds_bucket', 'workqueue_depth',
   ];
   assert.deepEqual(required.filter((m) => !used.has(m)), [], 'metrics with no panel');

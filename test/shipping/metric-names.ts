@@ -24,6 +24,14 @@ const COUNTERS_AND_GAUGES = [
   'hotdesk_blocked_calls_total',
   'hotdesk_emergency_calls_total',
   'provisioning_requests_total',
+  'sip_parse_errors_total',
+  'sip_framing_errors_total',
+  'sip_rate_limited_total',
+  'sip_overload_rejections_total',
+  'sip_connections_refused_total',
+  'sip_transactions',
+  'sip_transaction_bytes',
+  'sip_connections',
   // Written by Prometheus itself for every target.
   'up',
 ];

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequest, getHeader, type SipRequest, type SipResponse } from '../../src/sip/message.ts';
 import { buildResponse } from '../../src/sip/response-builder.ts';
+import { messageBytes, TransactionBudget } from '../../src/sip/limits-transactions.ts';
 import { TransactionLayer, type TransactionIo } from '../../src/sip/transaction.ts';
 import type { SipAddress } from '../../src/sip/transport.ts';
 
@@ -90,5 +91,24 @@ describe('transactions', () => {
     layer.matchServer(bye)?.receiveRetransmission();
     assert.deepEqual(io.sent.map((s) => (s.msg.kind === 'response' ? s.msg.status : 0)), [200, 200]);
     layer.abortAll();
+  });
+
+  it('charges every live transaction to the budget and refunds it when the transaction ends', async () => {
+    const io = recorder();
+    const layer = new TransactionLayer(io, T, new TransactionBudget(2, 1_000_000));
+    const first = req('OPTIONS', 'z9hG4bKbudget1');
+    assert.equal(layer.admits(first), true);
+    layer.createServer(first, peer)!.respond(buildResponse(first, 200));
+    layer.startClient(req('OPTIONS', 'z9hG4bKbudget2'), peer, { onResponse: () => {}, onTimeout: () => {}, onTransportError: () => {} });
+    assert.deepEqual(layer.held, { transactions: 2, bytes: messageBytes(first) * 2 });
+    assert.equal(layer.admits(req('OPTIONS', 'z9hG4bKbudget3')), false, 'count spent');
+    await sleep(64 * T.t1 + 150);
+    assert.deepEqual(layer.held, { transactions: 0, bytes: 0 }, 'Timers J and F ended both and refunded them');
+    assert.equal(layer.admits(req('OPTIONS', 'z9hG4bKbudget3')), true);
+    const byBytes = new TransactionLayer(recorder(), T, new TransactionBudget(100, messageBytes(first) + 10));
+    byBytes.createServer(first, peer);
+    assert.equal(byBytes.admits(req('OPTIONS', 'z9hG4bKbudget4')), false, 'bytes spent');
+    byBytes.abortAll();
+    assert.equal(byBytes.held.bytes, 0, 'aborted transactions are refunded');
   });
 });

@@ -1,0 +1,93 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+
+/**
+ * Whether a source address is the pool's PBX, when the pool may name its PBX by host name: the
+ * name is resolved to its addresses (A and AAAA, through the system resolver as every other
+ * client in the pod would) and resolved again every `refreshMs`, so a PBX that moves is followed.
+ * The check itself is synchronous and never waits for DNS: until the first answer arrives the
+ * PBX is treated as any other source, and a failed refresh keeps the addresses known before.
+ */
+export interface PbxAddressOptions {
+  /** Re-resolve this often (default 30 s). */
+  refreshMs?: number;
+  /** After a failed resolution, try again this soon (default 5 s). */
+  retryMs?: number;
+  /** The resolver; default: getaddrinfo through node:dns. */
+  resolve?: (host: string) => Promise<string[]>;
+  onError?: (host: string, err: unknown) => void;
+}
+
+async function systemResolve(host: string): Promise<string[]> {
+  return (await lookup(host, { all: true })).map((a) => a.address);
+}
+
+/** One spelling per address: lower case, and an IPv4-mapped IPv6 address as plain IPv4. */
+export function canonicalAddress(address: string): string {
+  const lower = address.toLowerCase();
+  return lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : lower;
+}
+
+export class HostAddresses {
+  readonly #refreshMs: number;
+  readonly #retryMs: number;
+  readonly #resolve: (host: string) => Promise<string[]>;
+  readonly #onError: PbxAddressOptions['onError'];
+  #host: string | undefined;
+  #addresses: ReadonlySet<string> = new Set();
+  #nextRefreshAt = -Infinity;
+  #resolving = false;
+
+  constructor(opts: PbxAddressOptions = {}) {
+    this.#refreshMs = opts.refreshMs ?? 30_000;
+    this.#retryMs = opts.retryMs ?? 5_000;
+    this.#resolve = opts.resolve ?? systemResolve;
+    this.#onError = opts.onError;
+  }
+
+  /** Whether `address` is one of `host`'s addresses (as last resolved), or `host` itself if it is an IP. */
+  matches(host: string | undefined, address: string, now: number = Date.now()): boolean {
+    if (!host) return false;
+    if (isIP(host) !== 0) return canonicalAddress(address) === canonicalAddress(host);
+    if (host !== this.#host) {
+      // The pool now names another PBX: what the old name resolved to counts no more.
+      this.#host = host;
+      this.#addresses = new Set();
+      this.#nextRefreshAt = -Infinity;
+    }
+    if (now >= this.#nextRefreshAt && !this.#resolving) this.#refresh(host, now);
+    return this.#addresses.has(canonicalAddress(address));
+  }
+
+  #refresh(host: string, now: number): void {
+    this.#resolving = true;
+    this.#resolve(host).then(
+      (addresses) => {
+        if (this.#host !== host) return;
+        this.#addresses = new Set(addresses.map(canonicalAddress));
+        this.#nextRefreshAt = now + this.#refreshMs;
+      },
+      (err: unknown) => {
+        if (this.#host !== host) return;
+        this.#nextRefreshAt = now + this.#retryMs;
+        this.#onError?.(host, err);
+      },
+    ).finally(() => {
+      this.#resolving = false;
+    });
+  }
+}
+
+/** The rate-limit exemption for the pool's PBX: `host()` is read on every call, so a changed pool is followed. */
+export function pbxAddressMatcher(host: () => string | undefined, opts: PbxAddressOptions = {}): (address: string) => boolean {
+  const addresses = new HostAddresses(opts);
+  return (address) => addresses.matches(host(), address);
+}
+
+/**
+ * Whether a SIP request came from the pool's PBX itself (an in-dialog request towards a phone):
+ * one of its host's addresses, from the port it listens on. Those pass unfiltered and unattributed.
+ */
+export function isFromPbx(addresses: HostAddresses, pbx: { host: string; port: number }, source: { address: string; port: number }): boolean {
+  return source.port === pbx.port && addresses.matches(pbx.host, source.address);
+}

@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { canonicalAddress, HostAddresses, pbxAddressMatcher } from '../../src/edge/pbx-addresses.ts';
+import { eventually } from '../support/eventually.ts';
+
+test('canonicalAddress folds case and IPv4-mapped IPv6', () => {
+  assert.deepEqual(['10.0.0.5', '::ffff:10.0.0.5', '::FFFF:10.0.0.5', 'FE80::1', '::ffff:zz'].map(canonicalAddress), ['10.0.0.5', '10.0.0.5', '10.0.0.5', 'fe80::1', '::ffff:zz']);
+});
+
+test('a PBX named by IP is matched at once; one named by host name by the addresses it resolves to, refreshed', async () => {
+  let answer = ['10.0.0.5', '2001:db8::5'];
+  let lookups = 0;
+  let fail = false;
+  const errors: string[] = [];
+  const book = new HostAddresses({
+    refreshMs: 1_000,
+    retryMs: 100,
+    resolve: async (host) => {
+      lookups++;
+      if (fail) throw new Error(`no such host ${host}`);
+      return answer;
+    },
+    onError: (host) => errors.push(host),
+  });
+  assert.equal(book.matches('10.0.0.5', '::ffff:10.0.0.5', 0), true, 'an IP literal');
+  assert.equal(book.matches('10.0.0.5', '10.0.0.6', 0), false);
+  assert.equal(book.matches(undefined, '10.0.0.5', 0), false, 'no pool yet');
+  assert.equal(lookups, 0, 'an IP is never looked up');
+
+  assert.equal(book.matches('pbx.tenant.example', '10.0.0.5', 0), false, 'not before the first answer: never waits on DNS');
+  await eventually('resolved', () => book.matches('pbx.tenant.example', '10.0.0.5', 10), 2_000, 5);
+  assert.equal(book.matches('pbx.tenant.example', '2001:DB8::5', 10), true, 'AAAA too');
+  assert.equal(book.matches('pbx.tenant.example', 'pbx.tenant.example', 10), false, 'the name as text is no address');
+  assert.equal(book.matches('pbx.tenant.example', '10.0.0.9', 10), false);
+  assert.equal(lookups, 1, 'cached until the refresh is due');
+
+  answer = ['10.0.0.9'];
+  book.matches('pbx.tenant.example', '10.0.0.9', 1_001);
+  await eventually('moved PBX followed', () => book.matches('pbx.tenant.example', '10.0.0.9', 1_002), 2_000, 5);
+  assert.equal(book.matches('pbx.tenant.example', '10.0.0.5', 1_002), false, 'the old address is no longer exempt');
+
+  fail = true;
+  book.matches('pbx.tenant.example', '10.0.0.9', 2_100);
+  await eventually('failure reported', () => errors.length === 1, 2_000, 5);
+  assert.equal(book.matches('pbx.tenant.example', '10.0.0.9', 2_101), true, 'a failed refresh keeps what was known');
+
+  fail = false;
+  answer = ['10.0.1.1'];
+  assert.equal(book.matches('pbx2.tenant.example', '10.0.0.9', 2_102), false, 'a renamed PBX drops the old addresses at once');
+  await eventually('new name resolved', () => book.matches('pbx2.tenant.example', '10.0.1.1', 2_103), 2_000, 5);
+});
+
+test('the system resolver: localhost resolves to the loopback address', async () => {
+  const exempt = pbxAddressMatcher(() => 'localhost');
+  await eventually('localhost resolved', () => exempt('127.0.0.1') || exempt('::1'), 5_000, 20);
+  assert.equal(exempt('192.0.2.1'), false);
+});
