@@ -1,5 +1,6 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, GROUP_VERSION, KINDS } from '../src/api/group.ts';
+import { LABEL_POOL } from '../src/api/labels.ts';
 import { forEachBounded, withRetry } from './lib/bounded.ts';
 
 /**
@@ -64,7 +65,7 @@ function userBodies(ns: string, i: number) {
   const secret = {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: `${name}-sip`, namespace: ns },
+    metadata: { name: `${name}-sip`, namespace: ns, labels: { [LABEL_POOL]: POOL } },
     stringData: { password: `bench-only-${name}`, pin: String(1000 + (i % 9000)) },
   };
   const user = {
@@ -107,7 +108,7 @@ function sessionBody(ns: string, i: number, size: FleetSize) {
   return {
     apiVersion: GROUP_VERSION,
     kind: KINDS.session.kind,
-    metadata: { name: sessionName(i), namespace: ns },
+    metadata: { name: sessionName(i), namespace: ns, labels: { [LABEL_POOL]: POOL } },
     spec: { device: deviceName(sessionDevice(i, size)), user: userName(i), origin: 'admin' },
   };
 }
@@ -120,8 +121,8 @@ function sharedDeviceSecrets(ns: string, devices: number) {
     prov[deviceName(i)] = `bench-only-prov-${i}`;
   }
   return [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: IDLE_SECRET, namespace: ns }, stringData: idle },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: PROVISIONING_SECRET, namespace: ns }, stringData: prov },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: IDLE_SECRET, namespace: ns, labels: { [LABEL_POOL]: POOL } }, stringData: idle },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: PROVISIONING_SECRET, namespace: ns, labels: { [LABEL_POOL]: POOL } }, stringData: prov },
   ];
 }
 

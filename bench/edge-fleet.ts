@@ -51,7 +51,7 @@ export async function createFleet(kc: KubeConfig, ns: string, size: { devices: n
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
   await forEachBounded(range(size.users), concurrency, async (i) => {
     const name = benchUser(i);
-    await withRetry(() => core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: `${name}-sip` }, stringData: { password: userPassword(i), pin: benchPin(i) } } }));
+    await withRetry(() => core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: `${name}-sip`, labels: { [LABEL_POOL]: EDGE_POOL } }, stringData: { password: userPassword(i), pin: benchPin(i) } } }));
     await withRetry(() => crs.createNamespacedCustomObject(custom(KINDS.user.plural, ns, {
       apiVersion: GROUP_VERSION,
       kind: KINDS.user.kind,
@@ -65,8 +65,8 @@ export async function createFleet(kc: KubeConfig, ns: string, size: { devices: n
     idle[benchIdleAccount(i)] = idlePassword(i);
     prov[benchDevice(i)] = provisioningPassword(i);
   }
-  await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: IDLE_SECRET }, stringData: idle } });
-  await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: PROVISIONING_SECRET }, stringData: prov } });
+  await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: IDLE_SECRET, labels: { [LABEL_POOL]: EDGE_POOL } }, stringData: idle } });
+  await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: PROVISIONING_SECRET, labels: { [LABEL_POOL]: EDGE_POOL } }, stringData: prov } });
   await forEachBounded(range(size.devices), concurrency, async (i) => {
     const name = benchDevice(i);
     await withRetry(() => crs.createNamespacedCustomObject(custom(KINDS.device.plural, ns, {

@@ -4,6 +4,7 @@ import type { EventRecorder, Informer, KubeClient, KubeObject } from '../runtime
 import type { Logger } from '../log.ts';
 import type { DomainMetrics } from './domain-metrics.ts';
 import type { WriteMemo } from './write-memo.ts';
+import type { SecretLabelCache } from './secret-labels.ts';
 
 /** What every hot-desk reconciler reads from and writes through. */
 export interface HotDeskContext {
@@ -16,6 +17,8 @@ export interface HotDeskContext {
   edgeImage: string;
   /** Status last written per object, so a lagging cache does not cause the same write twice. */
   statusWrites: WriteMemo;
+  /** Labels of the Secrets users and devices name: a pool may use only those labelled for it. */
+  secretLabels: SecretLabelCache;
   caches: {
     pools: Informer<HotDeskPool & KubeObject>;
     users: Informer<HotDeskUser & KubeObject>;

@@ -14,6 +14,7 @@ import { reconcilePool } from './pool-reconciler.ts';
 import { DEFAULT_MISSING_GRACE_MS, reconcileSession } from './session-reconciler.ts';
 import { reconcileUser } from './user-reconciler.ts';
 import { WriteMemo } from './write-memo.ts';
+import { SecretLabelCache } from './secret-labels.ts';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -85,6 +86,7 @@ export function createController(opts: ControllerOptions): Manager {
     now: () => new Date(mgr.clock.now()),
     edgeImage: opts.edgeImage ?? 'ghcr.io/hotdesk-operator/hotdesk-operator:latest',
     statusWrites: new WriteMemo(),
+    secretLabels: new SecretLabelCache(mgr.client),
     caches: { pools, users, devices, sessions, provisioning, deployments },
     claims: { devices: new Claims<HotDeskDevice & KubeObject>(deviceClaims), users: new Claims<HotDeskUser & KubeObject>(userClaims) },
   };

@@ -11,6 +11,7 @@ import {
 } from '../api/labels.ts';
 import { controllerReference, type ConditionInput, type EventType, type KubeObject } from '../runtime/index.ts';
 import { renderDeviceConfig, type Occupancy } from './device-config.ts';
+import { deviceSecretReferences, poolSecrets, type SecretLabels } from '../policy/secret-opt-in.ts';
 
 type Device = HotDeskDevice & KubeObject;
 
@@ -27,6 +28,8 @@ export interface DevicePlanInput {
   lost: LostClaim<{ kind?: string; metadata?: { name?: string } }> | undefined;
   /** The provisioning ConfigMap as cached: undefined when there is none. */
   cachedConfigMap: KubeObject | undefined;
+  /** The labels of each Secret the device names (null: not found). */
+  secretLabels: (secret: string) => SecretLabels;
 }
 
 export type DeviceControllerStatus = Pick<HotDeskDeviceStatus, 'phase' | 'occupant' | 'configRevision'>;
@@ -51,7 +54,11 @@ export interface DevicePlan {
   eventsIfWritten: PlannedEvent[];
   /** For the renders metric: whether a render was attempted and how it went. */
   render: 'success' | 'error' | undefined;
+  /** Look again after this long: Secrets are not watched, so a refused one may have opted in since. */
+  recheckAfterMs?: number;
 }
+
+const RECHECK_SECRETS_MS = 60_000;
 
 export function planDevice(input: DevicePlanInput): DevicePlan {
   const { device, pool } = input;
@@ -76,6 +83,8 @@ export function planDevice(input: DevicePlanInput): DevicePlan {
     return { ...plan, conditions: [...plan.conditions, { type: 'Conflict', status: 'True', reason, message, observedGeneration: generation }] };
   }
   if (!pool) return error('PoolNotFound', `pool ${device.spec.pool} not found in namespace ${ns}: create it or fix spec.pool`);
+  const refused = poolSecrets(deviceSecretReferences(device), device.spec.pool, input.secretLabels).refused[0];
+  if (refused) return error(refused.reason, refused.message, { recheckAfterMs: RECHECK_SECRETS_MS });
 
   const config = renderDeviceConfig({ device, pool, occupancy: input.occupancy, customTemplate: input.customTemplate });
   if (!config.ok) return error(config.reason, config.message, { render: 'error' });

@@ -2,12 +2,13 @@ import type { HotDeskDevice } from '../api/index.ts';
 import { HOTDESK_KINDS } from '../api/kinds.ts';
 import { CONTROLLER_FIELD_MANAGER, provisioningConfigMapName } from '../api/labels.ts';
 import { occupyingSession } from '../api/session-index.ts';
-import { ApiError, applyObject, applyStatus, CORE_KINDS, isStatus, mergeConditions, objectPath, type Condition, type ConditionInput, type KubeObject } from '../runtime/index.ts';
+import { ApiError, applyObject, applyStatus, CORE_KINDS, isStatus, mergeConditions, objectPath, type Condition, type ConditionInput, type KubeObject, type ReconcileOutcome } from '../runtime/index.ts';
 import type { HotDeskContext } from './context.ts';
 import type { Occupancy } from './device-config.ts';
 import {
   configMapFailureReason, DEVICE_CONTROLLER_CONDITIONS, deviceStatusObject, planDevice, planWriteFailure, type DeviceControllerStatus, type PlannedEvent,
 } from './device-plan.ts';
+import { deviceSecretReferences } from '../policy/secret-opt-in.ts';
 
 type Device = HotDeskDevice & KubeObject;
 
@@ -17,7 +18,7 @@ type Device = HotDeskDevice & KubeObject;
  * caches, planDevice decides, and each object is then applied once: the ConfigMap first, and the
  * status only after it, so status never says "rendered" for a file the API server refused.
  */
-export async function reconcileDevice(ctx: HotDeskContext, namespace: string, name: string): Promise<void> {
+export async function reconcileDevice(ctx: HotDeskContext, namespace: string, name: string): Promise<ReconcileOutcome> {
   const device = ctx.caches.devices.get(namespace, name);
   if (!device || device.metadata.deletionTimestamp) return; // owned ConfigMap goes with it (owner reference)
 
@@ -27,9 +28,11 @@ export async function reconcileDevice(ctx: HotDeskContext, namespace: string, na
   const occupancy: Occupancy | undefined = session && user ? { session, user } : undefined;
   const lost = ctx.claims.devices.lost(device);
   const customTemplate = pool && !lost ? await readCustomTemplate(ctx, device) : undefined;
+  const secretLabels = await ctx.secretLabels.lookup(namespace, deviceSecretReferences(device).map((r) => r.name));
   const plan = planDevice({
     device, pool, occupancy, customTemplate, lost,
     cachedConfigMap: ctx.caches.provisioning.get(namespace, provisioningConfigMapName(name)),
+    secretLabels,
   });
   if (plan.render) ctx.metrics.renders.inc({ vendor: device.spec.vendor, result: plan.render });
 
@@ -50,6 +53,7 @@ export async function reconcileDevice(ctx: HotDeskContext, namespace: string, na
   }
   const wrote = await writeStatusOrReport(ctx, device, plan.status, plan.conditions);
   record(ctx, device, wrote ? [...plan.events, ...plan.eventsIfWritten] : plan.events);
+  return plan.recheckAfterMs ? { requeueAfter: plan.recheckAfterMs } : undefined;
 }
 
 async function readCustomTemplate(ctx: HotDeskContext, device: Device): Promise<string | undefined> {

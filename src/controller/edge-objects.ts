@@ -9,7 +9,7 @@ export interface EdgeObjectsInput {
   pool: HotDeskPool;
   /** Image to run when the pool names none. */
   defaultImage: string;
-  /** Secrets of the pool's users and devices: the only ones the edge may read. */
+  /** Secrets the pool's users and devices name and that opted in to the pool: the only ones the edge may read. */
   secretNames: readonly string[];
 }
 
@@ -29,9 +29,12 @@ export function configChecksum(pool: HotDeskPool): string {
 
 /**
  * The edge's permissions: read its pool's objects, the rendered files, and only the Secrets its
- * users and devices name; create sessions at login and mark them at logout; report registrations,
- * re-syncs and PIN lockouts in status. ConfigMaps are readable namespace-wide because an informer
- * lists by label and RBAC cannot narrow by label; they never carry secrets (see placeholders).
+ * users and devices name that are labelled for its pool (src/policy/secret-opt-in.ts); create
+ * sessions at login and mark them at logout; report registrations, re-syncs and PIN lockouts in
+ * status. ConfigMaps are readable namespace-wide because an informer lists by label and RBAC cannot
+ * narrow by label; they never carry secrets (see placeholders). Sessions, devices' and users'
+ * status are namespace-wide here too: the edge admission policies (config/policy/) narrow them to
+ * the pool, keyed on this Role's ServiceAccount and its pool label.
  */
 export function edgeRoleRules(secretNames: readonly string[]): object[] {
   const rules: object[] = [

@@ -8,6 +8,7 @@ import {
 } from '../runtime/index.ts';
 import type { HotDeskContext } from './context.ts';
 import { edgeObjects } from './edge-objects.ts';
+import { deviceSecretReferences, poolSecrets, userSecretReferences, type SecretLabels } from '../policy/secret-opt-in.ts';
 
 type Pool = HotDeskPool & KubeObject;
 type EdgeDeployment = KubeObject & { status?: { readyReplicas?: number } };
@@ -22,6 +23,8 @@ export interface PoolPlanInput {
   /** The edge Deployment as cached. */
   deployment: EdgeDeployment | undefined;
   defaultImage: string;
+  /** The labels of each Secret the users and devices name (null: not found). */
+  secretLabels: (secret: string) => SecretLabels;
 }
 
 export interface PoolPlan {
@@ -40,11 +43,9 @@ export interface PoolPlan {
  */
 export function planPool(input: PoolPlanInput): PoolPlan {
   const { pool, users, devices, deployment } = input;
-  const secretNames = [...new Set([
-    ...users.map((u) => u.spec.secretRef.name),
-    ...devices.map((d) => d.spec.idleIdentity.secretRef.name),
-    ...devices.flatMap((d) => (d.spec.provisioningAuth ? [d.spec.provisioningAuth.secretRef.name] : [])),
-  ])];
+  // Only Secrets labelled for this pool: naming one in a spec does not let the edge read it.
+  const refs = [...users.flatMap(userSecretReferences), ...devices.flatMap(deviceSecretReferences)];
+  const secretNames = poolSecrets(refs, pool.metadata.name ?? '', input.secretLabels).allowed;
   const edge = edgeObjects({ pool, defaultImage: input.defaultImage, secretNames });
   const owner = [controllerReference(pool, HOTDESK_KINDS.pool)];
   const owned = (o: object, annotations?: Record<string, string>): KubeObject => {
@@ -103,12 +104,17 @@ export function edgeWriteFailureReason(kind: string, statusCode: number | undefi
 export async function reconcilePool(ctx: HotDeskContext, namespace: string, name: string): Promise<ReconcileOutcome> {
   const pool = ctx.caches.pools.get(namespace, name);
   if (!pool || pool.metadata.deletionTimestamp) return;
+  const users = ctx.caches.users.list(namespace).filter((u) => u.spec.pool === name);
+  const devices = ctx.caches.devices.list(namespace).filter((d) => d.spec.pool === name);
+  // Any known answer will do: the users' and devices' own reconciles refresh it.
+  const secretLabels = await ctx.secretLabels.lookup(namespace, [...users.flatMap(userSecretReferences), ...devices.flatMap(deviceSecretReferences)].map((r) => r.name), Infinity);
   const plan = planPool({
     pool,
-    users: ctx.caches.users.list(namespace).filter((u) => u.spec.pool === name),
-    devices: ctx.caches.devices.list(namespace).filter((d) => d.spec.pool === name),
+    users,
+    devices,
     deployment: ctx.caches.deployments.get(namespace, edgeName(name)) as EdgeDeployment | undefined,
     defaultImage: ctx.edgeImage,
+    secretLabels,
   });
   const opts = { fieldManager: CONTROLLER_FIELD_MANAGER };
   for (const { kind, object } of plan.objects) {

@@ -9,6 +9,7 @@ import { createdAt } from '../api/session-index.ts';
 import { optionalDuration, parseDuration } from '../policy/duration.ts';
 import { nextExpiry } from '../policy/expiry.ts';
 import { admitSession, type SessionRef } from '../policy/session-admission.ts';
+import { sessionPoolLabel } from '../policy/session-pool-label.ts';
 
 /** Requeues are capped so that a clock jump or a policy edit is noticed within this time. */
 export const MAX_REQUEUE_MS = 6 * 3600_000;
@@ -66,6 +67,8 @@ export interface OtherSessionEnd {
 /** Everything one reconcile of a session does, in the order the reconciler carries it out. */
 export interface SessionPlan {
   finalizer?: 'add' | 'remove';
+  /** Labels to add (the pool label, on a session made without it), before anything else. */
+  labels?: Record<string, string>;
   /** Sessions that end because this one starts (before this one is written Active). */
   endOthers: OtherSessionEnd[];
   /** Status to apply; absent when the current status already says it. */
@@ -95,6 +98,9 @@ export function decideSession(f: SessionFacts): SessionPlan {
   const phase = session.status?.phase;
   if (phase === 'Ended' || phase === 'Refused') return hasFinalizer ? { ...nothing(), finalizer: 'remove' } : retain(f);
   if (!hasFinalizer) return { ...nothing(), finalizer: 'add' };
+  // The pool label keys each edge to its own pool's sessions (admission policy); add it when missing.
+  const poolLabel = f.device ? sessionPoolLabel(session.metadata.labels, session.spec.device, f.device.spec.pool) : undefined;
+  if (poolLabel?.action === 'label') return { ...nothing(), labels: poolLabel.labels };
   if (phase === 'Active') return keepOrEnd(f);
   return admit(f);
 }
@@ -257,6 +263,8 @@ function admit(f: SessionFacts): SessionPlan {
   if (!device) return missing(f, 'device', session.spec.device, 'DeviceNotFound', `device ${session.spec.device} not found in namespace ${ns}`);
   if (!user) return missing(f, 'user', session.spec.user, 'UserNotFound', `user ${session.spec.user} not found in namespace ${ns}`);
   if (!pool) return missing(f, 'pool', device.spec.pool, 'PoolNotFound', `pool ${device.spec.pool} of device ${device.metadata.name} not found in namespace ${ns}`);
+  const poolLabel = sessionPoolLabel(session.metadata.labels, session.spec.device, device.spec.pool);
+  if (poolLabel.action === 'refuse') return refuse(f, 'PoolLabelMismatch', poolLabel.message);
   if (user.spec.pool !== device.spec.pool) {
     return refuse(f, 'PoolMismatch', `user ${user.metadata.name} belongs to pool ${user.spec.pool}, device ${device.metadata.name} to pool ${device.spec.pool}`);
   }

@@ -5,6 +5,7 @@ import { reconcileDevice } from './device-reconciler.ts';
 import { HOTDESK_KINDS } from '../api/kinds.ts';
 import { CONTROLLER_FIELD_MANAGER, SESSION_FINALIZER } from '../api/labels.ts';
 import { isActive, sessionRef } from '../api/session-index.ts';
+import { labelSession } from './session-labels.ts';
 import { decideSession, endPlan, type PlannedMetric, type ReferenceKind, type SessionPlan, type SessionStatusPlan } from './session-decision.ts';
 
 type Session = HotDeskSession & KubeObject;
@@ -59,12 +60,13 @@ export async function reconcileSession(shared: HotDeskContext, run: SessionRun, 
   // Timestamps left out: the same plan made a second later is still the same plan.
   const writes = {
     finalizer: plan.finalizer,
+    labels: plan.labels,
     status: plan.status && [plan.status.phase, plan.status.endReason, plan.status.ready.status, plan.status.ready.reason],
     endOthers: plan.endOthers.map((o) => o.name),
     deleteSession: plan.deleteSession,
     releaseDevice: plan.releaseDevice,
   };
-  const writesSomething = plan.finalizer || plan.status || plan.endOthers.length > 0 || plan.deleteSession || plan.releaseDevice;
+  const writesSomething = plan.finalizer || plan.labels || plan.status || plan.endOthers.length > 0 || plan.deleteSession || plan.releaseDevice;
   // The cache may still show the version this same plan was carried out on: do not do it twice.
   if (writesSomething && ctx.statusWrites.alreadyWritten(memoKey, session.metadata.resourceVersion, writes)) return outcome(plan);
   await carryOut(ctx, run.signal, session, plan);
@@ -85,6 +87,10 @@ async function carryOut(ctx: HotDeskContext, signal: AbortSignal, session: Sessi
   const ns = session.metadata.namespace ?? '';
   if (plan.finalizer === 'add') {
     await addFinalizer(ctx.client, HOTDESK_KINDS.session, session, SESSION_FINALIZER);
+    return; // the update comes back through the watch
+  }
+  if (plan.labels) {
+    await labelSession(ctx.client, session, plan.labels);
     return; // the update comes back through the watch
   }
   for (const other of plan.endOthers) {

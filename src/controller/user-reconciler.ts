@@ -6,6 +6,7 @@ import type { HotDeskContext } from './context.ts';
 import { HOTDESK_KINDS } from '../api/kinds.ts';
 import { CONTROLLER_FIELD_MANAGER } from '../api/labels.ts';
 import { isActive } from '../api/session-index.ts';
+import { secretOptIn, userSecretReferences, type SecretLabels } from '../policy/secret-opt-in.ts';
 
 /** Secrets are not watched (no cluster-wide Secret cache), so a broken user is looked at again. */
 const RECHECK_INVALID_MS = 60_000;
@@ -42,6 +43,8 @@ export interface UserPlanInput {
   pool: HotDeskPool | undefined;
   /** The Secret's data as read; undefined when it does not exist. */
   secretData: Record<string, string> | undefined;
+  /** The Secret's labels as read; null when it does not exist. */
+  secretLabels: SecretLabels;
   /** The extension an older user of the pool holds (src/api/conflicts.ts). */
   lost: LostClaim<{ kind?: string; metadata?: { name?: string } }> | undefined;
   sessions: readonly HotDeskSession[];
@@ -65,7 +68,11 @@ export function planUser(input: UserPlanInput): UserPlan {
   const { user, pool, lost } = input;
   const namespace = user.metadata.namespace ?? '';
   const name = user.metadata.name ?? '';
-  let check = checkUserSecret(user, input.secretData, pool?.spec.pinPolicy);
+  // A Secret that has not opted in to the pool is refused before its content is looked at.
+  const optIn = secretOptIn(userSecretReferences(user)[0]!, user.spec.pool, input.secretLabels);
+  let check: UserCheck = optIn.allowed || optIn.reason === 'SecretNotFound'
+    ? checkUserSecret(user, input.secretData, pool?.spec.pinPolicy)
+    : { ok: false, reason: optIn.reason, message: optIn.message };
   const conflict = lost ? describeLostClaim(lost) : undefined;
   if (conflict) check = { ok: false, ...conflict };
   else if (check.ok && !pool) check = { ok: false, reason: 'PoolNotFound', message: `pool ${user.spec.pool} not found in namespace ${namespace}` };
@@ -95,19 +102,23 @@ export async function reconcileUser(ctx: HotDeskContext, namespace: string, name
   const user = ctx.caches.users.get(namespace, name);
   if (!user || user.metadata.deletionTimestamp) return;
   let secretData: Record<string, string> | undefined;
+  let secretLabels: SecretLabels = null;
   try {
-    const secret = await ctx.client.request<{ data?: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets/${user.spec.secretRef.name}` });
+    const secret = await ctx.client.request<{ metadata?: { labels?: Record<string, string> }; data?: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets/${user.spec.secretRef.name}` });
     secretData = secret.data ?? {};
+    secretLabels = secret.metadata?.labels ?? {};
   } catch (err) {
     if (!isStatus(err, 404)) {
       void ctx.recorder.event(user, 'Warning', 'SecretReadFailed', `could not read Secret ${user.spec.secretRef.name}: ${errorText(err)}`);
       throw err;
     }
   }
+  ctx.secretLabels.remember(namespace, user.spec.secretRef.name, secretLabels);
   const plan = planUser({
     user,
     pool: ctx.caches.pools.get(namespace, user.spec.pool),
     secretData,
+    secretLabels,
     lost: ctx.claims.users.lost(user),
     sessions: ctx.caches.sessions.list(namespace),
   });

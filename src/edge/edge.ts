@@ -98,7 +98,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const workers = opts.provisioningWorkers ?? DEFAULT_PROVISIONING_WORKERS;
   // Before the re-sync notifier: a changed file must reach the workers before the phone hears of it.
   const catalog = workers > 0 ? new ProvisioningCatalog(view) : undefined;
-  const secrets = new SecretReader(client, opts.namespace);
+  const secrets = new SecretReader(client, opts.namespace, opts.pool);
   const status = new EdgeStatusWriter(client, opts.namespace);
   const registrations = new RegistrationTable();
   // One resolver of the PBX's host for the rate-limit exemption and for telling its requests apart.
@@ -309,7 +309,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     onRequest: (result: ProvisioningResult) => metrics.provisioningRequests.inc({ result }),
   };
   const http: ProvisioningServer = catalog
-    ? await startProvisioningWorkers({ ...provisioning, count: workers, catalog, kubeConfig: opts.kubeConfig, namespace: opts.namespace })
+    ? await startProvisioningWorkers({ ...provisioning, count: workers, catalog, kubeConfig: opts.kubeConfig, namespace: opts.namespace, pool: opts.pool })
     : await startProvisioningServer({ ...provisioning, source: provisioningSource((fileName) => view.servedFile(fileName), secrets) });
 
   const probe = new ProbeServer({ registry: runtimeMetrics.registry, ready: () => view.informers().every((i) => i.hasSynced()), host, port: opts.metricsPort ?? 9090 });

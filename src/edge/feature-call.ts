@@ -1,7 +1,7 @@
 import type { HotDeskPool } from '../api/index.ts';
 import { GROUP_VERSION } from '../api/group.ts';
 import { HOTDESK_KINDS } from '../api/kinds.ts';
-import { ANNOTATION_LOGOUT_REQUESTED } from '../api/labels.ts';
+import { ANNOTATION_LOGOUT_REQUESTED, LABEL_POOL } from '../api/labels.ts';
 import { parseDtmfInfo } from '../media/dtmf-info.ts';
 import { IvrSession, IvrSessionClosedError } from '../media/ivr-session.ts';
 import { answerOffer } from '../media/sdp.ts';
@@ -306,7 +306,7 @@ async function admit(deps: FeatureCallDeps, ivr: IvrSession, user: User, desk: C
     body: {
       apiVersion: GROUP_VERSION,
       kind: HOTDESK_KINDS.session.kind,
-      metadata: { generateName: `${user.metadata.name}-at-${deviceName}-`.slice(0, 57), namespace: deps.view.namespace },
+      metadata: { generateName: `${user.metadata.name}-at-${deviceName}-`.slice(0, 57), namespace: deps.view.namespace, labels: { [LABEL_POOL]: deps.view.poolName } },
       spec: { device: deviceName, user: user.metadata.name, origin: 'featureCode' },
     },
   });

@@ -18,6 +18,8 @@ export type ToProvisioningWorker =
     /** The edge's kubeconfig (exported), for reading Secrets; a Secret's value never crosses this channel. */
     kubeConfig: string;
     namespace: string;
+    /** The edge's pool: a Secret is read only when labelled for it. */
+    pool: string;
     logBindings: Record<string, unknown>;
     logLevel: string;
   }

@@ -38,7 +38,7 @@ async function serve(settings: NonNullable<typeof init>): Promise<void> {
   log.level = settings.logLevel;
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(settings.kubeConfig);
-  const secrets = new SecretReader(new KubeClient(kubeConfig, { fieldManager: EDGE_FIELD_MANAGER }), settings.namespace);
+  const secrets = new SecretReader(new KubeClient(kubeConfig, { fieldManager: EDGE_FIELD_MANAGER }), settings.namespace, settings.pool);
   server = await startProvisioningServer({
     host: settings.host,
     port: settings.port,

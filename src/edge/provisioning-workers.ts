@@ -13,6 +13,8 @@ export interface ProvisioningWorkersOptions {
   /** For the workers' own Secret reads. */
   kubeConfig: KubeConfig;
   namespace: string;
+  /** The pool the edge serves: the workers read only Secrets labelled for it. */
+  pool: string;
   log: Logger;
   realm?: string;
   host?: string;
@@ -55,6 +57,7 @@ export async function startProvisioningWorkers(opts: ProvisioningWorkersOptions)
     realm: opts.realm ?? 'hotdesk',
     kubeConfig: opts.kubeConfig.exportConfig(),
     namespace: opts.namespace,
+    pool: opts.pool,
     logBindings,
     logLevel: opts.log.level,
   };

@@ -1,4 +1,5 @@
 import { isStatus, type KubeClient } from '../runtime/index.ts';
+import { secretOptIn } from '../policy/secret-opt-in.ts';
 
 const DEFAULT_TTL_MS = 10_000;
 
@@ -16,17 +17,21 @@ interface CachedSecret {
 /**
  * Reads single Secret keys by GET (the edge's Role names each Secret it may read, so it cannot
  * list or watch them), with a short cache so a boot storm of phones costs one GET per Secret.
- * Values live only in memory and never reach a log line.
+ * Values live only in memory and never reach a log line. A Secret not labelled for the edge's pool
+ * reads as absent, even when the Role still names it (a label just removed): its values are never
+ * filled into a file nor compared with a PIN.
  */
 export class SecretReader {
   readonly #client: KubeClient;
   readonly #namespace: string;
+  readonly #pool: string;
   readonly #ttlMs: number;
   readonly #cache = new Map<string, CachedSecret>();
 
-  constructor(client: KubeClient, namespace: string, ttlMs = DEFAULT_TTL_MS) {
+  constructor(client: KubeClient, namespace: string, pool: string, ttlMs = DEFAULT_TTL_MS) {
     this.#client = client;
     this.#namespace = namespace;
+    this.#pool = pool;
     this.#ttlMs = ttlMs;
   }
 
@@ -43,8 +48,11 @@ export class SecretReader {
 
   #fetch(secret: string, now: number): Promise<SecretData> {
     const data = this.#client
-      .request<{ data?: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${this.#namespace}/secrets/${encodeURIComponent(secret)}` })
-      .then((s) => Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])))
+      .request<{ metadata?: { labels?: Record<string, string> }; data?: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${this.#namespace}/secrets/${encodeURIComponent(secret)}` })
+      .then((s): SecretData => {
+        if (!secretOptIn({ field: 'secret', name: secret }, this.#pool, s.metadata?.labels ?? {}).allowed) return undefined;
+        return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      })
       .catch((err: unknown) => {
         this.#cache.delete(secret);
         if (isStatus(err, 404)) return undefined;

@@ -93,16 +93,28 @@ export class KubeClient {
    */
   async request<T>(opts: RequestOptions): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    // A signal of this request's own, dropped with it: a timer or listener left on a long-lived
+    // signal would keep every finished request (and its answer) in memory until it fired.
+    const cancel = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      cancel.abort();
+    }, timeoutMs);
+    const onCallerAbort = () => cancel.abort();
+    if (opts.signal?.aborted) cancel.abort();
+    else opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
     let res: http.IncomingMessage;
     let text: string;
     try {
-      res = await this.open({ ...opts, signal, timeoutMs: undefined });
-      text = await readBody(res, signal);
+      res = await this.open({ ...opts, signal: cancel.signal, timeoutMs: undefined });
+      text = await readBody(res, cancel.signal);
     } catch (err) {
-      if (deadline.aborted && !opts.signal?.aborted) throw new Error(`${opts.method} ${opts.path}: timed out after ${timeoutMs} ms`);
+      if (timedOut) throw new Error(`${opts.method} ${opts.path}: timed out after ${timeoutMs} ms`);
       throw err;
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onCallerAbort);
     }
     const parsed = parseJson(text);
     const code = res.statusCode ?? 0;

@@ -16,7 +16,7 @@ const SESSION = KINDS.session.plural;
 /** The desks of two offices: the context's namespace (default) and a branch office. */
 function manifests(namespace: string, prefix: string, users: [string, string, string][], devices: [string, string][]): string {
   const docs: unknown[] = [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'credentials', namespace }, stringData: { password: 'p', pin: '1234' } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'credentials', namespace, labels: { 'hotdesk.io/pool': 'main' } }, stringData: { password: 'p', pin: '1234' } },
     {
       apiVersion: GROUP_VERSION, kind: KINDS.pool.kind, metadata: { name: 'main', namespace },
       spec: { pbx: { host: `${prefix}.pbx.example` }, emergency: { numbers: ['112'] } },

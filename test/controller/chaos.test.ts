@@ -14,6 +14,7 @@ import { SESSION_FINALIZER } from '../../src/api/labels.ts';
 import { createLogger } from '../../src/log.ts';
 import { collectionPath, CORE_KINDS, EventRecorder, Informer, isStatus, KubeClient, objectPath, type KindDescriptor, type KubeObject, type Manager } from '../../src/runtime/index.ts';
 import { eventually } from '../support/eventually.ts';
+import { SecretLabelCache } from '../../src/controller/secret-labels.ts';
 import { deviceYaml, namespaceYaml, poolYaml, userYaml } from './manifests.ts';
 
 const NS = 'chaos';
@@ -87,7 +88,7 @@ test('a device cache behind the API server never refuses a login: the session wa
     input: [namespaceYaml(ns), poolYaml(ns, 'office'), userYaml(ns, 'alice', 'office', '101', 'alice-Secret-Pw1', '4821'), deviceYaml(ns, 'desk-1', 'office', '00156500d001', 'HD0001', 'idle-Secret-Pw1')].join('---\n'),
   });
   assert.equal(applied.code, 0, applied.stderr);
-  await create(HOTDESK_KINDS.session, { apiVersion: 'hotdesk.io/v1alpha1', kind: 'HotDeskSession', metadata: { name: 's1', namespace: ns, finalizers: [SESSION_FINALIZER] }, spec: { device: 'desk-1', user: 'alice', origin: 'admin' } });
+  await create(HOTDESK_KINDS.session, { apiVersion: 'hotdesk.io/v1alpha1', kind: 'HotDeskSession', metadata: { name: 's1', namespace: ns, finalizers: [SESSION_FINALIZER], labels: { 'hotdesk.io/pool': 'office' } }, spec: { device: 'desk-1', user: 'alice', origin: 'admin' } });
 
   const informer = <T extends KubeObject>(kind: KindDescriptor) => new Informer<T>(client, { kind, namespace: ns, resyncPeriodMs: 0 });
   const caches = {
@@ -109,6 +110,7 @@ test('a device cache behind the API server never refuses a login: the session wa
     now: () => new Date(),
     edgeImage: 'unused',
     statusWrites: new WriteMemo(),
+    secretLabels: new SecretLabelCache(client),
     caches,
     claims: { devices: new Claims<any>(deviceClaims), users: new Claims<any>(userClaims) },
   };
@@ -134,7 +136,9 @@ test('a kube-apiserver restart in the middle of creating 75 desks and their logi
   if (process.env.HOTDESK_KUBECONFIG) return assert.rejects(cp.restartApiServer(), /existing cluster/);
   await cp.kubectl(['apply', '-f', '-'], { input: namespaceYaml(NS) });
   const users = Array.from({ length: DESKS }, (_, k) => userYaml(NS, `u${pad(k + 1)}`, 'office', String(200 + k + 1), `pw-${k + 1}-Secret`, '4821'));
-  const applied = await cp.kubectl(['apply', '-f', '-'], { input: [poolYaml(NS, 'office'), ...users].join('---\n') });
+  // The desks' idle accounts, opted in to the pool (a device naming a missing Secret is in Error).
+  const idleAccounts = `apiVersion: v1\nkind: Secret\nmetadata: {name: idle-accounts, namespace: ${NS}, labels: {hotdesk.io/pool: office}}\nstringData: {${Array.from({ length: DESKS }, (_, k) => `HD${pad(k + 1)}: idle-${k + 1}`).join(', ')}}\n`;
+  const applied = await cp.kubectl(['apply', '-f', '-'], { input: [poolYaml(NS, 'office'), idleAccounts, ...users].join('---\n') });
   assert.equal(applied.code, 0, applied.stderr);
 
   let restart: Promise<void> | undefined;

@@ -11,6 +11,7 @@ const input = (over: Partial<DevicePlanInput> = {}): DevicePlanInput => ({
   customTemplate: undefined,
   lost: undefined,
   cachedConfigMap: undefined,
+  secretLabels: () => ({ 'hotdesk.io/pool': 'office' }),
   ...over,
 });
 
@@ -40,6 +41,16 @@ test('the device plan: which ConfigMap, which status, which Events', () => {
       what: 'occupied: the user\'s configuration',
       input: input({ occupancy: { session: activeSession('s1', 'desk-1', 'alice'), user: userObject() } }),
       configMap: true, phase: 'Occupied', provisioned: ['True', 'Occupied'], events: [], eventsIfWritten: ['Normal/Provisioned'],
+    },
+    {
+      what: 'an idle account Secret not labelled for the pool: Error naming the field, no file',
+      input: input({ secretLabels: (s): Record<string, string> => (s === deviceObject().spec.idleIdentity.secretRef.name ? {} : { 'hotdesk.io/pool': 'office' }) }),
+      configMap: false, phase: 'Error', provisioned: ['False', 'SecretNotOptedIn'], events: ['Warning/SecretNotOptedIn'],
+    },
+    {
+      what: 'a Secret labelled for another pool',
+      input: input({ secretLabels: () => ({ 'hotdesk.io/pool': 'paris' }) }),
+      configMap: false, phase: 'Error', provisioned: ['False', 'SecretForOtherPool'], events: ['Warning/SecretForOtherPool'],
     },
     { what: 'no pool: Error, nothing written but status', input: input({ pool: undefined }), configMap: false, phase: 'Error', provisioned: ['False', 'PoolNotFound'], events: ['Warning/PoolNotFound'] },
     {

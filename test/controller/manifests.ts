@@ -27,7 +27,7 @@ ${o.maxDuration ? `    maxDuration: ${o.maxDuration}\n` : ''}${o.idleTimeout ? `
 export function userYaml(ns: string, name: string, pool: string, ext: string, password: string, pin: string): string {
   return `apiVersion: v1
 kind: Secret
-metadata: {name: ${name}-sip, namespace: ${ns}}
+metadata: {name: ${name}-sip, namespace: ${ns}, labels: {hotdesk.io/pool: ${pool}}}
 stringData: {password: "${password}", pin: "${pin}"}
 ---
 apiVersion: hotdesk.io/v1alpha1
@@ -47,7 +47,7 @@ spec:
 export function deviceYaml(ns: string, name: string, pool: string, mac: string, idleUser: string, idlePassword: string, vendor = 'yealink', model = 'T54W'): string {
   return `apiVersion: v1
 kind: Secret
-metadata: {name: ${name}-idle, namespace: ${ns}}
+metadata: {name: ${name}-idle, namespace: ${ns}, labels: {hotdesk.io/pool: ${pool}}}
 stringData: {password: "${idlePassword}", provisioningPassword: "prov-${idlePassword}"}
 ---
 apiVersion: hotdesk.io/v1alpha1

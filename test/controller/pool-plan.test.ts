@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import { edgeWriteFailureReason, planPool, type PoolPlanInput } from '../../src/controller/pool-reconciler.ts';
 import { deviceObject, poolObject, userObject } from './objects.ts';
 
+/** Every Secret labelled for the pool the objects are in. */
+const optedIn = () => ({ 'hotdesk.io/pool': poolObject().metadata.name ?? '' });
+
 const input = (over: Partial<PoolPlanInput> = {}): PoolPlanInput => ({
-  pool: poolObject(), users: [userObject()], devices: [deviceObject()], deployment: undefined, defaultImage: 'img', ...over,
+  pool: poolObject(), users: [userObject()], devices: [deviceObject()], deployment: undefined, defaultImage: 'img', secretLabels: optedIn, ...over,
 });
 
 test('the pool plan writes every edge object under the derived name, the Deployment last', () => {

@@ -8,7 +8,7 @@ const NOW = new Date('2026-03-02T10:00:00Z');
 const GRACE = 60_000;
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
 
-function session(o: { phase?: string; finalizer?: boolean; created?: string; startedAt?: string; endedAt?: string; deleting?: boolean; logout?: boolean; ready?: [string, string]; origin?: string; message?: string; name?: string; device?: string; user?: string } = {}): HotDeskSession {
+function session(o: { phase?: string; finalizer?: boolean; created?: string; startedAt?: string; endedAt?: string; deleting?: boolean; logout?: boolean; ready?: [string, string]; origin?: string; message?: string; name?: string; device?: string; user?: string; poolLabel?: string | null } = {}): HotDeskSession {
   return {
     apiVersion: 'hotdesk.io/v1alpha1',
     kind: 'HotDeskSession',
@@ -21,6 +21,7 @@ function session(o: { phase?: string; finalizer?: boolean; created?: string; sta
       ...(o.finalizer === false ? {} : { finalizers: [SESSION_FINALIZER] }),
       ...(o.deleting ? { deletionTimestamp: NOW.toISOString() } : {}),
       ...(o.logout ? { annotations: { [ANNOTATION_LOGOUT_REQUESTED]: NOW.toISOString() } } : {}),
+      ...(o.poolLabel === null ? {} : { labels: { 'hotdesk.io/pool': o.poolLabel ?? 'office' } }),
     },
     spec: { device: o.device ?? 'd1', user: o.user ?? 'alice', origin: o.origin ?? 'admin' },
     ...(o.phase ? {
@@ -60,6 +61,7 @@ function facts(over: Partial<SessionFacts>): SessionFacts {
 function summary(p: SessionPlan): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (p.finalizer) out.finalizer = p.finalizer;
+  if (p.labels) out.labels = p.labels;
   if (p.status) out.status = `${p.status.phase}${p.status.endReason ? `/${p.status.endReason}` : ''} Ready=${p.status.ready.status}:${p.status.ready.reason}`;
   if (p.event) out.event = `${p.event.type} ${p.event.reason}`;
   if (p.metric) out.metric = 'login' in p.metric ? `login ${p.metric.login}` : `logout ${p.metric.logout}`;
@@ -74,6 +76,13 @@ function summary(p: SessionPlan): Record<string, unknown> {
 test('decideSession: one plan per situation, an Event whose reason matches the condition on every failure', () => {
   const cases: Array<{ name: string; facts: Partial<SessionFacts>; want: Record<string, unknown> }> = [
     { name: 'a new session gets the finalizer first', facts: { session: session({ finalizer: false }) }, want: { finalizer: 'add' } },
+    { name: 'a session made without its pool label gets it next', facts: { session: session({ poolLabel: null }) }, want: { labels: { 'hotdesk.io/pool': 'office' } } },
+    { name: 'an active session without the label gets it too', facts: { session: session({ poolLabel: null, phase: 'Active', startedAt: ago(1_000) }) }, want: { labels: { 'hotdesk.io/pool': 'office' } } },
+    {
+      name: 'a session labelled for another pool than its device\'s is refused',
+      facts: { session: session({ poolLabel: 'paris' }) },
+      want: { status: 'Refused/refused Ready=False:PoolLabelMismatch', event: 'Warning PoolLabelMismatch', metric: 'login refused' },
+    },
     {
       name: 'admitted on a free desk',
       facts: {},

@@ -5,14 +5,16 @@ import { activeSession, base64, poolObject, userObject } from './objects.ts';
 
 const goodSecret = { password: base64('Secret-Pw1'), pin: base64('4821') };
 const input = (over: Partial<UserPlanInput> = {}): UserPlanInput => ({
-  user: userObject(), pool: poolObject(), secretData: goodSecret, lost: undefined, sessions: [], ...over,
+  user: userObject(), pool: poolObject(), secretData: goodSecret, secretLabels: { 'hotdesk.io/pool': 'office' }, lost: undefined, sessions: [], ...over,
 });
 const ready = (reason: string, message: string, status: 'True' | 'False') => ({ type: 'Ready', status, reason, message, lastTransitionTime: '2025-01-01T00:00:00Z', observedGeneration: 1 });
 
 test('the user plan: conditions, Events and when to look again', () => {
   const table: { what: string; input: UserPlanInput; ready: [string, string]; conflict?: string; events: string[]; requeue: boolean; unchanged?: boolean }[] = [
     { what: 'a valid user', input: input(), ready: ['True', 'SecretValid'], events: [], requeue: false },
-    { what: 'no Secret', input: input({ secretData: undefined }), ready: ['False', 'SecretNotFound'], events: ['Warning/SecretNotFound'], requeue: true },
+    { what: 'no Secret', input: input({ secretData: undefined, secretLabels: null }), ready: ['False', 'SecretNotFound'], events: ['Warning/SecretNotFound'], requeue: true },
+    { what: 'a Secret not labelled for the pool', input: input({ secretLabels: {} }), ready: ['False', 'SecretNotOptedIn'], events: ['Warning/SecretNotOptedIn'], requeue: true },
+    { what: 'a Secret labelled for another pool', input: input({ secretLabels: { 'hotdesk.io/pool': 'paris' } }), ready: ['False', 'SecretForOtherPool'], events: ['Warning/SecretForOtherPool'], requeue: true },
     { what: 'no PIN', input: input({ secretData: { password: base64('pw') } }), ready: ['False', 'PinMissing'], events: ['Warning/PinMissing'], requeue: true },
     { what: 'a PIN too short for the pool', input: input({ secretData: { password: base64('pw'), pin: base64('12') } }), ready: ['False', 'PinInvalid'], events: ['Warning/PinInvalid'], requeue: true },
     { what: 'no pool', input: input({ pool: undefined }), ready: ['False', 'PoolNotFound'], events: ['Warning/PoolNotFound'], requeue: true },

@@ -22,8 +22,8 @@ let cp: ControlPlane;
 before(async () => {
   cp = await startControlPlane();
   const r = await cp.kubectl(['apply', '-f', '-'], { input: [
-    'apiVersion: v1', 'kind: Secret', 'metadata: {name: desk-1-provisioning-auth}', 'stringData: {password: prov-s3cret}', '---',
-    'apiVersion: v1', 'kind: Secret', 'metadata: {name: alice-sip}', 'stringData: {password: sip-Pa55word}',
+    'apiVersion: v1', 'kind: Secret', 'metadata: {name: desk-1-provisioning-auth, labels: {hotdesk.io/pool: office}}', 'stringData: {password: prov-s3cret}', '---',
+    'apiVersion: v1', 'kind: Secret', 'metadata: {name: alice-sip, labels: {hotdesk.io/pool: office}}', 'stringData: {password: sip-Pa55word}',
   ].join('\n') });
   assert.equal(r.code, 0, r.stderr);
 });
@@ -88,6 +88,7 @@ test('provisioning workers serve the catalog with Secrets read from the API, fol
     catalog,
     kubeConfig: cp.kubeConfig,
     namespace: NS,
+    pool: 'office',
     restartDelayMs: 100,
     onRequest: (r) => results.push(r),
   });

@@ -60,6 +60,7 @@ describe('helm template with defaults', () => {
       'ClusterRole', 'ClusterRoleBinding',
       'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
       'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding',
     ]);
     for (const gated of GATED_KINDS) assert.ok(!kinds.includes(gated), `${gated} rendered although disabled`);
   });
@@ -148,6 +149,21 @@ describe('helm template with defaults', () => {
     const kustomizeLeader = parse(readRepoFile('config/rbac/leader_election_role.yaml')) as { rules: unknown };
     assert.deepEqual(at(findOne(objects, 'Role'), 'rules'), kustomizeLeader.rules);
   });
+
+  test('the edge admission policies are bound and are the ones config/policy ships', () => {
+    const shipped = parseAllDocuments(readRepoFile('config/policy/edge_own_pool_policy.yaml')).map((d) => d.toJS() as Manifest);
+    for (const what of ['edge-own-sessions', 'edge-own-status']) {
+      const policy = findOne(objects, 'ValidatingAdmissionPolicy', `hotdesk-operator-${what}`);
+      const binding = findOne(objects, 'ValidatingAdmissionPolicyBinding', `hotdesk-operator-${what}`);
+      assert.equal(at(binding, 'spec', 'policyName'), policy.metadata.name);
+      assert.deepEqual(at(binding, 'spec', 'validationActions'), ['Deny']);
+      assert.equal(at(policy, 'spec', 'failurePolicy'), 'Fail');
+      const kPolicy = findOne(shipped, 'ValidatingAdmissionPolicy', `hotdesk-${what}`);
+      const kBinding = findOne(shipped, 'ValidatingAdmissionPolicyBinding', `hotdesk-${what}`);
+      assert.deepEqual(at(policy, 'spec'), kPolicy.spec, what);
+      assert.deepEqual({ ...at(binding, 'spec'), policyName: kBinding.metadata.name }, kBinding.spec, what);
+    }
+  });
 });
 
 describe('helm template with options', () => {
@@ -216,6 +232,11 @@ describe('helm template with options', () => {
     assert.equal(env.find((e) => e.name === 'HOTDESK_LEADER_ELECT')?.value, 'false');
   });
 
+  test('the edge admission policy can be left out', async () => {
+    const objects = await renderChart(['rbac.edgeAdmissionPolicy=false']);
+    assert.equal(objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy')).length, 0);
+  });
+
   test('CRDs can be left out or left unprotected', async () => {
     assert.equal((await renderChart(['crds.enabled=false'])).filter((o) => o.kind === 'CustomResourceDefinition').length, 0);
     const unkept = (await renderChart(['crds.keep=false'])).filter((o) => o.kind === 'CustomResourceDefinition');
@@ -270,7 +291,9 @@ describe('helm install into a real API server', () => {
 
   test('the controller may do what it needs and nothing more', async () => {
     const can = async (...args: string[]) => (await cp.kubectl(['auth', 'can-i', '--as', sa, ...args])).stdout.trim();
-    assert.equal(await can('patch', 'hotdeskdevices.hotdesk.io/status', '-n', 'tenant-a'), 'yes');
+    assert.equal(await can('patch', 'hotdeskdevices.hotdesk.io', '--subresource=status', '-n', 'tenant-a'), 'yes');
+    assert.equal(await can('patch', 'hotdeskdevices.hotdesk.io', '-n', 'tenant-a'), 'no', 'the controller writes status only');
+    assert.equal(await can('list', 'services', '-n', 'tenant-a'), 'no', 'applied, never read');
     assert.equal(await can('create', 'deployments.apps', '-n', 'tenant-a'), 'yes');
     assert.equal(await can('get', 'secrets', '-n', 'tenant-a'), 'yes');
     assert.equal(await can('list', 'secrets', '-n', 'tenant-a'), 'no');

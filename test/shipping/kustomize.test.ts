@@ -63,6 +63,24 @@ describe('kubectl apply -k config/default', () => {
     assert.deepEqual(installed.rules, fromChart);
   });
 
+  test('the edge admission policies are installed, bound, and are the ones the Helm chart ships', async () => {
+    const chart = await renderChart();
+    for (const what of ['edge-own-sessions', 'edge-own-status']) {
+      const binding = JSON.parse(await kube(['get', 'validatingadmissionpolicybinding', `hotdesk-${what}`, '-o', 'json']));
+      assert.equal(binding.spec.policyName, `hotdesk-${what}`);
+      assert.deepEqual(binding.spec.paramRef, at(findOne(chart, 'ValidatingAdmissionPolicyBinding', `hotdesk-operator-${what}`), 'spec', 'paramRef'));
+      // Type-checking status is written by kube-controller-manager, which envtest does not run.
+      const policy = JSON.parse(await kube(['get', 'validatingadmissionpolicy', `hotdesk-${what}`, '-o', 'json']));
+      const fromChart = findOne(chart, 'ValidatingAdmissionPolicy', `hotdesk-operator-${what}`);
+      for (const field of ['paramKind', 'matchConditions', 'variables', 'validations', 'failurePolicy'] as const) {
+        assert.deepEqual(policy.spec[field], at(fromChart, 'spec', field), `${what} ${field}`);
+      }
+      // The API server fills in defaults around the rules (scope, selectors): compare what they match.
+      const rules = (spec: { matchConstraints: { resourceRules: { resources: string[]; operations: string[] }[] } }) => spec.matchConstraints.resourceRules.map((r) => [r.resources, r.operations]);
+      assert.deepEqual(rules(policy.spec), rules(at(fromChart, 'spec')), `${what} rules`);
+    }
+  });
+
   test('the controller holds what a pool edge needs, so it can create the edge Role', async () => {
     await kube(['create', 'namespace', 'tenant-b']);
     const created = await cp.kubectl(['create', '--as', SA, '-f', '-'], { input: JSON.stringify(edgeRoleManifest('tenant-b')) });

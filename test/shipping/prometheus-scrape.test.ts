@@ -79,7 +79,7 @@ before(async () => {
       spec: { pbx: { host: '127.0.0.1', port: pbx.port, transport: 'udp' }, edge: { advertisedHost: '127.0.0.1' } },
     }));
     await cp.kubectl(['apply', '-f', '-'], { input: [
-      'apiVersion: v1', 'kind: Secret', `metadata: {name: ${LOCKED_USER.name}-sip}`, 'stringData:', '  password: test-only-dave', `  pin: "${LOCKED_USER.pin}"`, '---',
+      'apiVersion: v1', 'kind: Secret', `metadata: {name: ${LOCKED_USER.name}-sip, labels: {hotdesk.io/pool: ${POOL}}}`, 'stringData:', '  password: test-only-dave', `  pin: "${LOCKED_USER.pin}"`, '---',
       'apiVersion: hotdesk.io/v1alpha1', 'kind: HotDeskUser', `metadata: {name: ${LOCKED_USER.name}}`,
       `spec: {pool: ${POOL}, extension: "${LOCKED_USER.extension}", displayName: Dave Test, secretRef: {name: ${LOCKED_USER.name}-sip}}`,
     ].join('\n') }).then((r) => assert.equal(r.code, 0, r.stderr));
