@@ -358,6 +358,9 @@ export class Manager {
       const message = err instanceof Error ? err.message : String(err);
       if (signal.aborted) {
         logger.info({ err: message }, 'reconcile cancelled: shutting down or no longer leading');
+      } else if (isStatus(err, 409)) {
+        // The cache was behind a newer write: routine under load, and the retry reads the newer version.
+        logger.debug({ err: message, retryInMs: delay }, 'reconcile conflicted with a newer version; retrying');
       } else {
         logger.error({ err: message, retryInMs: delay, retries: queue.numRequeues(key) }, 'reconcile failed');
         this.reportFailure(c, key, err, message);
