@@ -121,6 +121,10 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
               ports,
               ...(resources ? { resources } : {}),
               readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' } },
+              // The edge opens its probe port last, after loading prompts and syncing its caches:
+              // on a busy node that took longer than liveness's defaults allow, and the kubelet
+              // killed a starting edge. The startup probe gives it up to 2 minutes first.
+              startupProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 2, failureThreshold: 60 },
               livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
             }],
