@@ -15,7 +15,7 @@ export function poolObject(name = 'office', spec: Partial<HotDeskPool['spec']> =
       emergency: { numbers: ['911', '112'], callerIdHeader: 'P-Emergency-Info' },
       sessionPolicy: { loggedInElsewhere: 'kick', timeZone: 'UTC', retention: '24h' },
       pinPolicy: { minLength: 4, maxLength: 8, maxAttempts: 3, lockoutDuration: '15m' },
-      edge: { replicas: 1, serviceType: 'ClusterIP', sipPort: 5060, httpPort: 8080, metricsPort: 9090, provisioningWorkers: 2 },
+      edge: { replicas: 1, serviceType: 'ClusterIP', sipPort: 5060, httpPort: 8080, metricsPort: 9090, provisioningWorkers: 2, rtpPorts: { first: 20000, count: 32 } },
       keyPolicy: 'shift',
       ...spec,
     },
