@@ -46,7 +46,7 @@ apiVersion: hotdesk.io/v1alpha1
 kind: HotDeskDevice
 metadata: {name: ${desk}}
 spec:
-  mac: 00156500${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}
+  mac: "00156500${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}"
   vendor: yealink
   model: T54W
   pool: office
