@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
+import { kubectlHelpers } from './kubectl-helpers.ts';
 import { createController } from '../../src/controller/controller.ts';
 import type { Manager } from '../../src/runtime/index.ts';
 import { eventually } from '../support/eventually.ts';
@@ -12,16 +13,7 @@ const GRACE_MS = 6_000;
 let cp: ControlPlane;
 let mgr: Manager;
 
-async function apply(yaml: string): Promise<void> {
-  const r = await cp.kubectl(['apply', '-f', '-'], { input: yaml });
-  assert.equal(r.code, 0, r.stderr);
-}
-
-async function getJson<T = any>(ns: string, ...what: string[]): Promise<T | undefined> {
-  const r = await cp.kubectl(['get', ...what, '-o', 'json'], { namespace: ns });
-  if (r.code !== 0) return undefined;
-  return JSON.parse(r.stdout) as T;
-}
+const { apply, getJson } = kubectlHelpers(() => cp);
 
 async function deleteObject(ns: string, kind: string, name: string): Promise<void> {
   const r = await cp.kubectl(['delete', kind, name, '--wait=false'], { namespace: ns });

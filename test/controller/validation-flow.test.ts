@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
+import { kubectlHelpers } from './kubectl-helpers.ts';
 import { createController } from '../../src/controller/controller.ts';
 import { edgeName } from '../../src/api/labels.ts';
 import type { Manager } from '../../src/runtime/index.ts';
@@ -14,16 +15,7 @@ import { deviceYaml, namespaceYaml, poolYaml, userYaml } from './manifests.ts';
 let cp: ControlPlane;
 let mgr: Manager;
 
-async function apply(yaml: string): Promise<void> {
-  const r = await cp.kubectl(['apply', '-f', '-'], { input: yaml });
-  assert.equal(r.code, 0, r.stderr);
-}
-
-async function getJson<T = any>(ns: string, ...what: string[]): Promise<T | undefined> {
-  const r = await cp.kubectl(['get', ...what, '-o', 'json'], { namespace: ns });
-  if (r.code !== 0) return undefined;
-  return JSON.parse(r.stdout) as T;
-}
+const { apply, getJson } = kubectlHelpers(() => cp);
 
 async function condition(ns: string, kind: string, name: string, type: string): Promise<any> {
   return (await getJson<any>(ns, kind, name))?.status?.conditions?.find((c: any) => c.type === type);
