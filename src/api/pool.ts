@@ -126,7 +126,7 @@ export const edgeSchema = obj({
   replicas: int({ description: 'Edge pods serving this pool; all state is in the API, so any number works. 0 stops the pool\'s edge.', minimum: 0, maximum: 20, default: 1 }),
   image: str({ description: 'Edge image; defaults to the operator\'s own image.', maxLength: 512 }),
   serviceType: str({
-    description: 'Type of the Service phones reach the edge through.',
+    description: 'Type of the Service phones reach the edge through. NodePort: each port phones use (sipPort, httpPort, every rtpPorts port) is also its node port, since the edge advertises its own port numbers to phones; these ports must then lie in the cluster\'s node-port range (30000-32767 unless the API server is set otherwise), or the Service is refused and the pool\'s Ready condition says why.',
     enum: ['ClusterIP', 'NodePort', 'LoadBalancer'],
     default: 'ClusterIP',
   }),

@@ -67,6 +67,26 @@ export function edgeNetworkEnv(pool: HotDeskPool): Array<{ name: string; value: 
   ];
 }
 
+/**
+ * The edge Service's ports. The edge writes its own port into Via, Record-Route and Contact, and
+ * the IVR's RTP ports into its SDP, so a phone must reach each one on the same number. A
+ * LoadBalancer or ClusterIP Service keeps the numbers; a NodePort Service would answer on ports the
+ * API server picks, so there each port phones use is pinned as its own node port. The pool's ports
+ * must then lie in the cluster's node-port range (30000-32767 unless the API server's
+ * --service-node-port-range says otherwise); the API server refuses others, and the pool's Ready
+ * condition and a Warning Event carry its message. Metrics are not for phones: their node port
+ * stays the API server's choice.
+ */
+export function servicePorts(serviceType: string, ports: ReadonlyArray<{ name: string; containerPort: number; protocol: string }>): object[] {
+  return ports.map((p) => ({
+    name: p.name,
+    port: p.containerPort,
+    targetPort: p.name,
+    protocol: p.protocol,
+    ...(serviceType === 'NodePort' && p.name !== 'metrics' ? { nodePort: p.containerPort } : {}),
+  }));
+}
+
 export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; role: object; roleBinding: object; deployment: object; service: object } {
   const { pool } = input;
   const poolName = pool.metadata.name ?? '';
@@ -142,7 +162,7 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
         // each pod has its own nonce key and its own transaction state.
         sessionAffinity: 'ClientIP',
         selector: { 'app.kubernetes.io/name': EDGE_APP_LABEL, [LABEL_POOL]: poolName },
-        ports: ports.map((p) => ({ name: p.name, port: p.containerPort, targetPort: p.name, protocol: p.protocol })),
+        ports: servicePorts(edge.serviceType, ports),
       },
     },
   };

@@ -49,6 +49,26 @@ test('the Deployment carries the network env and the Service every RTP port as U
   assert.ok(rtp.every((p: any) => p.protocol === 'UDP' && p.port === Number(p.name.slice(4)) && p.targetPort === p.name));
 });
 
+test('a NodePort Service answers on the node at the ports the edge advertises; metrics keep an allocated node port', () => {
+  const service = (edgeObjects({ pool: poolWith({ serviceType: 'NodePort', sipPort: 30060, httpPort: 30080, metricsPort: 9090, rtpPorts: { first: 30100, count: 2 } }), defaultImage: 'img', secretNames: [] }) as any).service;
+  assert.equal(service.spec.type, 'NodePort');
+  assert.deepEqual(service.spec.ports.map((p: any) => [p.name, p.protocol, p.port, p.nodePort]), [
+    ['sip-udp', 'UDP', 30060, 30060],
+    ['sip-tcp', 'TCP', 30060, 30060],
+    ['http', 'TCP', 30080, 30080],
+    ['metrics', 'TCP', 9090, undefined],
+    ['rtp-30100', 'UDP', 30100, 30100],
+    ['rtp-30102', 'UDP', 30102, 30102],
+  ]);
+});
+
+test('LoadBalancer and ClusterIP Services leave node ports to the API server', () => {
+  for (const serviceType of ['LoadBalancer', 'ClusterIP']) {
+    const service = (edgeObjects({ pool: poolWith({ serviceType }), defaultImage: 'img', secretNames: [] }) as any).service;
+    assert.ok(service.spec.ports.every((p: any) => p.nodePort === undefined), serviceType);
+  }
+});
+
 let cp: ControlPlane;
 before(async () => {
   cp = await startControlPlane();

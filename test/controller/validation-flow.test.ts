@@ -141,6 +141,32 @@ describe('input the API server accepts and the controller must carry out or flag
     });
   });
 
+  test('a NodePort pool whose ports lie outside the node-port range: Ready says why, until its ports move into it', async () => {
+    const ns = 'node-ports';
+    await apply(namespaceYaml(ns));
+    await apply(poolYaml(ns, 'office'));
+    await cp.kubectl(['patch', 'hotdeskpool', 'office', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { edge: { serviceType: 'NodePort' } } })]);
+    const refused = await eventually('Ready False for the refused Service', async () => {
+      const c = await condition(ns, 'hotdeskpool', 'office', 'Ready');
+      return c?.reason === 'EdgeServiceInvalid' ? c : undefined;
+    });
+    assert.equal(refused.status, 'False');
+    // The API server's own words name the port and the range, so the operator knows what to change.
+    assert.match(refused.message, /edge Service office-edge was not written: .*nodePort.*5060.*range of valid ports is 30000-32767/);
+    await eventually('Warning Event', async () => (await warnings(ns, 'office')).some((e) => e.reason === 'EdgeServiceInvalid' && /30000-32767/.test(e.message)) || undefined);
+
+    await cp.kubectl(['patch', 'hotdeskpool', 'office', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { edge: { sipPort: 30060, httpPort: 30080, rtpPorts: { first: 30100, count: 2 } } } })]);
+    const service = await eventually('the NodePort Service', async () => {
+      const s = await getJson<any>(ns, 'service', 'office-edge');
+      return s?.spec.type === 'NodePort' ? s : undefined;
+    });
+    const nodePorts = Object.fromEntries(service.spec.ports.map((p: any) => [p.name, [p.port, p.nodePort]]));
+    assert.deepEqual(nodePorts['sip-udp'], [30060, 30060]);
+    assert.deepEqual(nodePorts.http, [30080, 30080]);
+    assert.deepEqual(nodePorts['rtp-30102'], [30102, 30102]);
+    await eventually('Ready no longer blames the Service', async () => (await condition(ns, 'hotdeskpool', 'office', 'Ready'))?.reason === 'EdgeNotReady' || undefined);
+  });
+
   test('a ConfigMap write the API server refuses leaves Error, the reason and an Event; status never says rendered', async () => {
     const ns = 'refused-write';
     await apply(namespaceYaml(ns));
