@@ -20,6 +20,14 @@ export interface ScriptedPhoneOptions {
   host?: string;
 }
 
+/** A call to a number at the PBX, answered and then hung up by the phone. */
+export interface PlainCallResult {
+  status: number;
+  reason: string;
+  /** The answer to the phone's BYE; absent when the call was not answered. */
+  byeStatus?: number;
+}
+
 export interface CallResult {
   status: number;
   reason: string;
@@ -38,6 +46,8 @@ const DTMF_PT_DEFAULT = 101;
 export class ScriptedPhone {
   readonly #opts: ScriptedPhoneOptions;
   readonly #ua: SipProxy;
+  /** The account it registered last: a login moves the desk from its idle account to the user's extension. */
+  #identity: string;
   readonly notifies: SipRequest[] = [];
   readonly #byeWaiters = new Map<string, () => void>();
   readonly #notifyWaiters: Array<(req: SipRequest) => void> = [];
@@ -45,6 +55,7 @@ export class ScriptedPhone {
   private constructor(opts: ScriptedPhoneOptions, ua: SipProxy) {
     this.#opts = opts;
     this.#ua = ua;
+    this.#identity = opts.identity;
     ua.on('request', (req, res) => {
       if (req.method === 'NOTIFY') {
         this.notifies.push(req.message);
@@ -66,18 +77,28 @@ export class ScriptedPhone {
   }
 
   get #aor(): string {
-    return `sip:${this.#opts.identity}@${this.#opts.domain}`;
+    return `sip:${this.#identity}@${this.#opts.domain}`;
   }
 
-  async register(expiresSeconds = 3600): Promise<SipResponse> {
-    return sendRequest(this.#ua, {
+  /** Where its RTP socket listens and what its SDP offers: its own address, as a phone on a LAN does. */
+  get #mediaHost(): string {
+    const host = this.#opts.host ?? '127.0.0.1';
+    return host === '0.0.0.0' ? '127.0.0.1' : host;
+  }
+
+  /** Registers `identity` (the idle account unless told otherwise); later calls come from the account registered last. */
+  async register(expiresSeconds = 3600, identity = this.#identity): Promise<SipResponse> {
+    const aor = `sip:${identity}@${this.#opts.domain}`;
+    const answer = await sendRequest(this.#ua, {
       method: 'REGISTER',
       uri: `sip:${this.#opts.domain}`,
-      from: `<${this.#aor}>`,
-      to: `<${this.#aor}>`,
-      headers: [['contact', `<${this.#ua.localUri('udp', this.#opts.identity)}>;expires=${expiresSeconds}`], ['expires', String(expiresSeconds)]],
+      from: `<${aor}>`,
+      to: `<${aor}>`,
+      headers: [['contact', `<${this.#ua.localUri('udp', identity)}>;expires=${expiresSeconds}`], ['expires', String(expiresSeconds)]],
       destination: { host: this.#opts.edge.host, port: this.#opts.edge.port },
     });
+    if (answer.status >= 200 && answer.status < 300) this.#identity = identity;
+    return answer;
   }
 
   /** Resolves with the next check-sync NOTIFY (or one already received). */
@@ -94,7 +115,7 @@ export class ScriptedPhone {
   /** Dials `number`, keys `digits` (e.g. "1357#") once the prompt plays, and waits for the edge to hang up. */
   async dial(number: string, digits: string, opts: { timeoutMs?: number } = {}): Promise<CallResult> {
     const rtp = createSocket('udp4');
-    rtp.bind(0, '127.0.0.1');
+    rtp.bind(0, this.#mediaHost);
     await once(rtp, 'listening');
     let promptPackets = 0;
     let firstPrompt: () => void = () => undefined;
@@ -105,26 +126,8 @@ export class ScriptedPhone {
         firstPrompt();
       }
     });
-    const callId = `${randomBytes(10).toString('hex')}@demo-phone`;
-    const fromTag = randomTag();
-    const offer = buildOffer({ localAddress: '127.0.0.1', localPort: (rtp.address()).port, sessionId: Date.now(), sessionVersion: 1 });
-    const invite: SipRequest = {
-      kind: 'request',
-      method: 'INVITE',
-      uri: `sip:${number}@${this.#opts.domain}`,
-      version: 'SIP/2.0',
-      headers: [
-        ['via', this.#ua.localVia('udp')],
-        ['max-forwards', '70'],
-        ['from', `<${this.#aor}>;tag=${fromTag}`],
-        ['to', `<sip:${number}@${this.#opts.domain}>`],
-        ['call-id', callId],
-        ['cseq', '1 INVITE'],
-        ['contact', `<${this.#ua.localUri('udp', this.#opts.identity)}>`],
-        ['content-type', 'application/sdp'],
-      ].map(([name, value]) => ({ name: name!, value: value! })),
-      body: Buffer.from(offer),
-    };
+    const invite = this.#invite(number, rtp.address().port);
+    const callId = getHeader(invite, 'call-id')!;
     const hungUp = new Promise<boolean>((resolve) => {
       this.#byeWaiters.set(callId, () => resolve(true));
       setTimeout(() => resolve(false), opts.timeoutMs ?? 30_000).unref();
@@ -147,13 +150,62 @@ export class ScriptedPhone {
     }
   }
 
+  /**
+   * Calls `number` at the PBX through the edge; once answered, ACKs, holds the call for `holdMs`
+   * and hangs up with BYE along the dialog's route set. Signalling only: no media is sent.
+   */
+  async call(number: string, holdMs: number): Promise<PlainCallResult> {
+    const rtp = createSocket('udp4');
+    rtp.bind(0, this.#mediaHost);
+    await once(rtp, 'listening');
+    try {
+      const invite = this.#invite(number, rtp.address().port);
+      const final = await this.#ua.request(invite, this.#edge);
+      if (final.status < 200 || final.status >= 300) return { status: final.status, reason: final.reason };
+      await this.#ack(invite, final);
+      await sleep(holdMs);
+      const bye = await this.#ua.request(this.#inDialog('BYE', 2, invite, final), this.#edge);
+      return { status: final.status, reason: final.reason, byeStatus: bye.status };
+    } finally {
+      rtp.close();
+    }
+  }
+
+  #invite(number: string, mediaPort: number): SipRequest {
+    const callId = `${randomBytes(10).toString('hex')}@demo-phone`;
+    const fromTag = randomTag();
+    const offer = buildOffer({ localAddress: this.#mediaHost, localPort: mediaPort, sessionId: Date.now(), sessionVersion: 1 });
+    return {
+      kind: 'request',
+      method: 'INVITE',
+      uri: `sip:${number}@${this.#opts.domain}`,
+      version: 'SIP/2.0',
+      headers: [
+        ['via', this.#ua.localVia('udp')],
+        ['max-forwards', '70'],
+        ['from', `<${this.#aor}>;tag=${fromTag}`],
+        ['to', `<sip:${number}@${this.#opts.domain}>`],
+        ['call-id', callId],
+        ['cseq', '1 INVITE'],
+        ['contact', `<${this.#ua.localUri('udp', this.#opts.identity)}>`],
+        ['content-type', 'application/sdp'],
+      ].map(([name, value]) => ({ name: name!, value: value! })),
+      body: Buffer.from(offer),
+    };
+  }
+
   /** ACK for the 2xx goes end to end: to the answerer's Contact, along the Record-Route set. */
   async #ack(invite: SipRequest, ok: SipResponse): Promise<void> {
+    await this.#ua.sendStateless(this.#inDialog('ACK', 1, invite, ok), this.#edge);
+  }
+
+  /** A request within the dialog the 2xx set up: to the answerer's Contact, along the Record-Route set. */
+  #inDialog(method: string, cseq: number, invite: SipRequest, ok: SipResponse): SipRequest {
     const contact = tryParseNameAddr(getHeader(ok, 'contact'));
     const routes = getHeaders(ok, 'record-route').reverse();
-    const ack: SipRequest = {
+    return {
       kind: 'request',
-      method: 'ACK',
+      method,
       uri: contact ? getHeader(ok, 'contact')!.replace(/^.*<([^>]+)>.*$/, '$1') : invite.uri,
       version: 'SIP/2.0',
       headers: [
@@ -163,11 +215,10 @@ export class ScriptedPhone {
         { name: 'from', value: getHeader(invite, 'from')! },
         { name: 'to', value: `${getHeader(invite, 'to')!};tag=${tagOf(getHeader(ok, 'to')) ?? ''}` },
         { name: 'call-id', value: getHeader(invite, 'call-id')! },
-        { name: 'cseq', value: '1 ACK' },
+        { name: 'cseq', value: `${cseq} ${method}` },
       ],
       body: Buffer.alloc(0),
     };
-    await this.#ua.sendStateless(ack, this.#edge);
   }
 
   async stop(): Promise<void> {

@@ -56,6 +56,12 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
   readonly remoteTarget: string;
   /** Record-Route of the INVITE, in order (a UAS uses it as is). */
   readonly routeSet: string[];
+  /**
+   * Where the INVITE came from. Without a route set, in-dialog requests go there rather than to
+   * the Contact's host and port: a phone behind NAT writes its LAN address in Contact, and only
+   * its NAT's mapping (the flow its INVITE came on) reaches it, as with the check-sync NOTIFY.
+   */
+  readonly #flow: SipAddress | undefined;
   readonly #proxy: SipProxy;
   readonly #localUri: string;
   readonly #remoteUri: string;
@@ -71,7 +77,7 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
   /** The 2xx to a re-INVITE, retransmitted until its ACK (matched by CSeq number) arrives. */
   #reinvite: { cseq: number; timer: NodeJS.Timeout | undefined } | undefined;
 
-  constructor(proxy: SipProxy, invite: SipRequest, localTag: string, transport: TransportProtocol, contact: string) {
+  constructor(proxy: SipProxy, invite: SipRequest, localTag: string, transport: TransportProtocol, contact: string, flow?: SipAddress) {
     super();
     this.#proxy = proxy;
     this.callId = getHeader(invite, 'call-id') ?? '';
@@ -87,6 +93,7 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
     this.routeSet = getHeaders(invite, 'record-route');
     this.#transport = transport;
     this.#contact = contact;
+    this.#flow = flow;
   }
 
   get acknowledged(): boolean {
@@ -225,6 +232,7 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
 
   #firstHop(): SipAddress | undefined {
     const first = this.routeSet[0];
+    if (first === undefined && this.#flow) return this.#flow;
     const target = tryParseNameAddr(first ?? `<${this.remoteTarget}>`);
     if (target === undefined) return undefined;
     const hop = destinationOfUri(target.uri);
@@ -259,7 +267,7 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
 export function answer(proxy: SipProxy, req: IncomingRequest, res: ServerResponse, options: AnswerOptions = {}): UasDialog {
   const transport = req.source.transport;
   const contact = `<${proxy.localUri(transport, options.contactUser ?? 'edge')}>`;
-  const dialog = new UasDialog(proxy, req.message, res.toTag, transport, contact);
+  const dialog = new UasDialog(proxy, req.message, res.toTag, transport, contact, req.source);
   proxy.registerDialog(dialog.callId, dialog.localTag, dialog);
   if (options.body !== undefined) dialog.setLocalBody(options.body, options.contentType ?? 'application/sdp');
   const headers: Array<[string, string]> = getHeaders(req.message, 'record-route').map((rr): [string, string] => ['record-route', rr]);

@@ -1,10 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { NODE_IP, startCluster, type Cluster } from '../../src/cluster/cluster.ts';
-import { OFFICE_NETNS, OFFICE_PHONE_IP, PBX_IP, startOfficeNetwork, type OfficeNetwork } from '../../src/cluster/office-network.ts';
+import { CLUSTER_NETNS, NODE_IP, startCluster, type Cluster } from '../../src/cluster/cluster.ts';
+import { OFFICE_NETNS, PBX_IP, startOfficeNetwork, type OfficeNetwork } from '../../src/cluster/office-network.ts';
 import { runCommand } from '../../src/envtest/command.ts';
-import { startPbx, type Pbx } from './pbx.ts';
+import { CALLEE_NUMBER, startCallee, startPbx, type Pbx } from './pbx.ts';
+import { startDeskPhone, type DeskPhone } from './desk-phone.ts';
+import { explainedBy, startPacketTrace, type PacketTrace } from './packet-trace.ts';
 import { eventually } from '../support/eventually.ts';
 
 // The operator as shipped, on a one-node cluster whose pods really run: the image built from the
@@ -25,8 +27,22 @@ interface Pod {
 
 let cluster: Cluster;
 let office: OfficeNetwork | undefined;
-let edgeNodePort: number | undefined;
 let pbx: Pbx | undefined;
+let phone: DeskPhone | undefined;
+let bobSession: string | undefined;
+const traces: PacketTrace[] = [];
+
+// The pool the office phone uses, as an operator sets it for phones outside the cluster on a
+// NodePort Service: ports inside the node-port range (each is its own node port, so what the edge
+// advertises is what the node answers on) and the node's address as the advertised host. One
+// replica: kube-proxy keeps a client on one pod per Service port, not across ports, so with two
+// the phone's RTP to the IVR could reach the pod that did not answer its call (see README).
+const POOL = 'london-office';
+const POOL_EDGE = `${EDGE},hotdesk.io/pool=${POOL}`;
+const OFFICE_EDGE = { serviceType: 'NodePort', replicas: 1, advertisedHost: NODE_IP, sipPort: 30060, httpPort: 30080, rtpPorts: { first: 30100, count: 4 } };
+const BOB_PIN = '1357';
+const DESK_MAC = 'c074ad0102a3';
+const DESK_PROVISIONING_PASSWORD = 'sample-only-prov-3f-14';
 
 async function kubectl(args: string[], opts: { input?: string; namespace?: string } = {}): Promise<string> {
   const r = await cluster.kubectl(args, opts);
@@ -67,11 +83,22 @@ async function sessionUids(): Promise<string[]> {
   return list.items.map((s) => s.metadata.uid).sort();
 }
 
-/** The office phone registers desk-3f-14's idle account through the edge Service's node port. */
-async function registerFromOffice(): Promise<{ status: number; reason: string }> {
-  const phone = await runCommand('nsenter', [`--net=/run/netns/${OFFICE_NETNS}`, process.execPath, join(REPO_ROOT, 'test/cluster/office-phone.ts'), OFFICE_PHONE_IP, NODE_IP, String(edgeNodePort), 'HD0002', 'example.3cx.eu']);
-  assert.equal(phone.code, 0, `phone failed: ${phone.stderr}`);
-  return JSON.parse(phone.stdout.trim().split('\n').at(-1) ?? '{}') as { status: number; reason: string };
+async function registration(): Promise<{ identity?: string } | undefined> {
+  const device = JSON.parse(await kubectl(['get', 'hotdeskdevice', 'desk-3f-14', '-o', 'json'])) as { status?: { registration?: { identity?: string } } };
+  return device.status?.registration;
+}
+
+/** curl --digest from the office LAN to the edge's HTTP port on the node, as the phone fetches its file. */
+async function fetchFromOffice(file: string, credentials: string): Promise<{ status: string; body: string }> {
+  const r = await runCommand('nsenter', [`--net=/run/netns/${OFFICE_NETNS}`, 'curl', '-sS', '--max-time', '10', '--digest', '-u', credentials, '-w', '\n%{http_code}', `http://${NODE_IP}:${OFFICE_EDGE.httpPort}/${file}`]);
+  assert.equal(r.code, 0, `curl: ${r.stderr}`);
+  const cut = r.stdout.lastIndexOf('\n');
+  return { status: r.stdout.slice(cut + 1), body: r.stdout.slice(0, cut) };
+}
+
+/** Runs a case; when it fails, the phone's packet traces, its stderr and the PBX's log come with the error. */
+function explained<T>(body: () => Promise<T>): Promise<T> {
+  return explainedBy(() => [...traces.map((t) => t.text()), `--- office phone stderr ---\n${phone?.log() ?? ''}`, `--- Kamailio ---\n${pbx?.log().slice(-16_384) ?? ''}`].join('\n'), body);
 }
 
 const chartArgs = () => [
@@ -86,6 +113,8 @@ describe('the chart on a one-node cluster', { concurrency: false }, () => {
   }, { timeout: COLD_START_MS });
 
   after(async () => {
+    await phone?.stop();
+    for (const t of traces) await t.stop();
     await pbx?.stop();
     await office?.stop();
     await cluster?.stop();
@@ -165,47 +194,122 @@ describe('the chart on a one-node cluster', { concurrency: false }, () => {
     assert.ok(holder);
   });
 
-  test('a desk phone behind an office NAT registers through the edge Service to a Kamailio PBX', async () => {
+  test('a desk phone behind an office NAT registers through the edge NodePort Service to a Kamailio PBX', async () => {
     office = await startOfficeNetwork();
+    traces.push(
+      startPacketTrace('office phone, SIP and HTTP', OFFICE_NETNS, 'eth0', `udp port ${OFFICE_EDGE.sipPort} or tcp port ${OFFICE_EDGE.sipPort} or tcp port ${OFFICE_EDGE.httpPort}`, { payload: true }),
+      startPacketTrace('office phone, RTP (headers)', OFFICE_NETNS, 'eth0', `udp portrange ${OFFICE_EDGE.rtpPorts.first}-${OFFICE_EDGE.rtpPorts.first + 2 * OFFICE_EDGE.rtpPorts.count}`, { payload: false, keepBytes: 16 * 1024 }),
+      startPacketTrace('node side of the office NAT, SIP', CLUSTER_NETNS, 'wan0', `udp port ${OFFICE_EDGE.sipPort}`, { payload: true, keepBytes: 32 * 1024 }),
+    );
     pbx = await startPbx();
-    const pool = 'london-office';
-    await kubectl(['patch', 'hotdeskpool', pool, '--type=merge', '-p', JSON.stringify({ spec: { pbx: { host: PBX_IP, port: 5060, transport: 'udp' } } })]);
-    const selector = `${EDGE},hotdesk.io/pool=${pool}`;
-    const deployment = (await kubectl(['get', 'deployments', '-l', selector, '-o', 'name'])).trim();
-    assert.ok(deployment, `no edge Deployment for ${pool}`);
-    // The pool's PBX is part of the edge's configuration: its pods roll to the new one.
-    await eventually('the edge rolled to the new PBX', async () => {
-      const d = JSON.parse(await kubectl(['get', deployment, '-o', 'json'])) as { metadata: { generation: number }; spec: { replicas: number }; status: { observedGeneration?: number; updatedReplicas?: number; readyReplicas?: number; replicas?: number } };
-      const podsNow = await pods('default', selector);
-      return d.status.observedGeneration === d.metadata.generation && d.status.updatedReplicas === d.spec.replicas && d.status.readyReplicas === d.spec.replicas && podsNow.length === d.spec.replicas;
-    }, 240_000, 1_000);
-    const service = JSON.parse(await kubectl(['get', 'services', '-l', selector, '-o', 'json'])) as { items: Array<{ spec: { ports: Array<{ name: string; protocol: string; nodePort?: number }> } }> };
-    const nodePort = service.items[0]?.spec.ports.find((p) => p.protocol === 'UDP')?.nodePort;
-    assert.ok(nodePort, 'the edge Service has a UDP node port');
+    await explained(async () => {
+      // What an operator does for phones outside the cluster on a NodePort Service: ports inside the
+      // node-port range (each is then its own node port) and the node's address advertised.
+      await kubectl(['patch', 'hotdeskpool', POOL, '--type=merge', '-p', JSON.stringify({ spec: { pbx: { host: PBX_IP, port: 5060, transport: 'udp' }, edge: OFFICE_EDGE } })]);
+      const deployment = (await kubectl(['get', 'deployments', '-l', POOL_EDGE, '-o', 'name'])).trim();
+      assert.ok(deployment, `no edge Deployment for ${POOL}`);
+      // The pool's PBX and ports are part of the edge's configuration: its pods roll to the new ones.
+      await eventually('the edge rolled to the new PBX and ports', async () => {
+        const d = JSON.parse(await kubectl(['get', deployment, '-o', 'json'])) as { metadata: { generation: number }; spec: { replicas: number }; status: { observedGeneration?: number; updatedReplicas?: number; readyReplicas?: number; replicas?: number } };
+        const podsNow = (await pods('default', POOL_EDGE)).filter((p) => p.status.phase === 'Running');
+        return d.spec.replicas === OFFICE_EDGE.replicas && d.status.observedGeneration === d.metadata.generation && d.status.updatedReplicas === d.spec.replicas && d.status.readyReplicas === d.spec.replicas && d.status.replicas === d.spec.replicas && podsNow.length === d.spec.replicas;
+      }, 240_000, 1_000);
+      const service = JSON.parse(await kubectl(['get', 'services', '-l', POOL_EDGE, '-o', 'json'])) as { items: Array<{ spec: { type: string; ports: Array<{ name: string; port: number; nodePort?: number }> } }> };
+      const ports = service.items[0]?.spec.ports ?? [];
+      assert.equal(service.items[0]?.spec.type, 'NodePort');
+      for (const name of ['sip-udp', 'sip-tcp', 'http', `rtp-${OFFICE_EDGE.rtpPorts.first}`]) {
+        const p = ports.find((x) => x.name === name);
+        assert.ok(p && p.nodePort === p.port, `${name}: node port ${p?.nodePort} is its port ${p?.port}`);
+      }
 
-    edgeNodePort = nodePort;
-    assert.deepEqual(await registerFromOffice(), { status: 200, reason: 'OK' }, pbx.log());
-    assert.match(pbx.log(), /PBX got REGISTER sip:example\.3cx\.eu from sip:HD0002@example\.3cx\.eu/);
-    // The edge records where the desk registered from.
-    await eventually('desk-3f-14 shows its registration', async () => {
-      const device = JSON.parse(await kubectl(['get', 'hotdeskdevice', 'desk-3f-14', '-o', 'json'])) as { status?: { registration?: { identity?: string } } };
-      return device.status?.registration?.identity === 'HD0002';
-    }, 30_000, 500);
+      phone = startDeskPhone({ host: NODE_IP, port: OFFICE_EDGE.sipPort }, 'HD0002', 'example.3cx.eu');
+      assert.deepEqual(await phone.register(), { status: 200, reason: 'OK' });
+      assert.match(pbx!.log(), /PBX got REGISTER sip:example\.3cx\.eu from sip:HD0002@example\.3cx\.eu/);
+      // The edge records where the desk registered from.
+      await eventually('desk-3f-14 shows its registration', async () => (await registration())?.identity === 'HD0002', 30_000, 500);
+    });
   });
 
-  test('deleting an edge pod: the phone registers again through the Service, and no session is lost', async () => {
-    assert.ok(edgeNodePort, 'the previous test found the edge Service');
-    const selector = `${EDGE},hotdesk.io/pool=london-office`;
-    const sessions = await sessionUids();
-    const [victim] = await pods('default', selector);
-    assert.ok(victim);
-    await kubectl(['delete', 'pod', victim.metadata.name, '--wait=true']);
-    await eventually('the edge back at full strength', async () => {
-      const now = (await pods('default', selector)).filter((p) => p.status.phase === 'Running');
-      return now.length === 2 && now.every(ready) && !now.some((p) => p.metadata.name === victim.metadata.name);
-    }, 180_000, 1_000);
-    // Whichever pod the Service picks, the phone gets through.
-    for (let i = 0; i < 3; i++) assert.deepEqual(await registerFromOffice(), { status: 200, reason: 'OK' }, pbx?.log());
-    assert.deepEqual(await sessionUids(), sessions);
+  test('the phone logs bob in by PIN over RTP through the Service, and gets the check-sync NOTIFY through its NAT', async () => {
+    await explained(async () => {
+      assert.ok(phone, 'the previous test started the office phone');
+      const login = await phone.login('*77*102*', `${BOB_PIN}#`);
+      // The prompt reached the phone (the IVR sent RTP back to where the phone's RTP came from,
+      // through kube-proxy and the NAT), the PIN went in as RFC 4733 events, the edge hung up.
+      assert.equal(login.status, 200, JSON.stringify(login));
+      assert.ok(login.promptPackets > 0, `the phone heard the prompts: ${JSON.stringify(login)}`);
+      assert.equal(login.hungUpByEdge, true, `the edge hung up after the confirmation: ${JSON.stringify(login)}`);
+      const session = await eventually('bob Active at desk-3f-14', async () => {
+        const list = JSON.parse(await kubectl(['get', 'hotdesksessions', '-o', 'json'])) as { items: Array<{ metadata: { uid: string }; spec: { user: string; device: string; origin?: string }; status?: { phase?: string } }> };
+        return list.items.find((s) => s.spec.user === 'bob' && s.spec.device === 'desk-3f-14' && s.status?.phase === 'Active');
+      }, 60_000, 500);
+      assert.equal(session.spec.origin, 'featureCode');
+      bobSession = session.metadata.uid;
+      // The edge tells the phone to re-sync on the flow it registered from: through the NAT.
+      const notifies = await phone.notifies(1, 60_000);
+      assert.ok(notifies.some((n) => /^check-sync/i.test(n.event) && n.uri.startsWith('sip:HD0002@')), `NOTIFYs the phone got: ${JSON.stringify(notifies)}`);
+      await eventually('desk-3f-14 acknowledged the re-sync', async () => {
+        const device = JSON.parse(await kubectl(['get', 'hotdeskdevice', 'desk-3f-14', '-o', 'json'])) as { status?: { lastResync?: { acknowledgedAt?: string } } };
+        return device.status?.lastResync?.acknowledgedAt;
+      }, 30_000, 500);
+    });
+  });
+
+  test('the phone fetches its new provisioning file by Digest through the Service', async () => {
+    await explained(async () => {
+      const file = await eventually('the file with bob on it', async () => {
+        const f = await fetchFromOffice(`cfg${DESK_MAC}.xml`, `${DESK_MAC}:${DESK_PROVISIONING_PASSWORD}`);
+        return f.status === '200' && f.body.includes('<P35>102</P35>') ? f.body : undefined;
+      }, 30_000, 1_000);
+      assert.match(file, /<P34>sample-only-change-me-bob<\/P34>/, 'the SIP password is filled in when the file is served');
+      // The phone is pointed at what it reaches: the node's address and the pinned SIP port.
+      assert.match(file, new RegExp(`<P47>${NODE_IP.replaceAll('.', '\\.')}:${OFFICE_EDGE.sipPort}</P47>`));
+      // A wrong password looks like an unknown MAC.
+      assert.equal((await fetchFromOffice(`cfg${DESK_MAC}.xml`, `${DESK_MAC}:wrong`)).status, '404');
+    });
+  });
+
+  test('the phone registers as 102 and calls the PBX: answered through the edge, ended with BYE', async () => {
+    await explained(async () => {
+      assert.ok(phone);
+      assert.deepEqual(await phone.register('102'), { status: 200, reason: 'OK' });
+      await eventually('desk-3f-14 registered as 102', async () => (await registration())?.identity === '102', 30_000, 500);
+      await callThePbx();
+    });
+  });
+
+  test('deleting the edge pod: the phone registers again through the Service, bob stays logged in, calls work', async () => {
+    await explained(async () => {
+      assert.ok(phone, 'the earlier tests started the office phone');
+      const sessions = await sessionUids();
+      assert.ok(bobSession && sessions.includes(bobSession));
+      const [victim] = await pods('default', POOL_EDGE);
+      assert.ok(victim);
+      await kubectl(['delete', 'pod', victim.metadata.name, '--wait=true']);
+      await eventually('the edge back at full strength', async () => {
+        const now = (await pods('default', POOL_EDGE)).filter((p) => p.status.phase === 'Running');
+        return now.length === OFFICE_EDGE.replicas && now.every(ready) && !now.some((p) => p.metadata.name === victim.metadata.name);
+      }, 180_000, 1_000);
+      // The phone's next REGISTER (from the same socket, through the same NAT binding) reaches the
+      // new pod once kube-proxy has its endpoint.
+      await eventually('the phone registered again as 102', async () => (await phone!.register('102')).status === 200 || undefined, 60_000, 2_000);
+      assert.deepEqual(await sessionUids(), sessions);
+      await callThePbx();
+    });
   });
 });
+
+/** Bob's phone calls a number at the PBX; the callee answers, and the phone hangs up with BYE. */
+async function callThePbx(): Promise<void> {
+  const callee = await startCallee();
+  try {
+    const call = await phone!.call(CALLEE_NUMBER, 500);
+    const answered = await callee.done;
+    assert.deepEqual(call, { status: 200, reason: 'OK', byeStatus: 200 }, answered.messages);
+    assert.equal(answered.code, 0, `the callee's call did not complete:\n${answered.messages}`);
+    assert.match(answered.messages, /INVITE sip:2000@/);
+    assert.match(answered.messages, /BYE sip:/);
+  } finally {
+    await callee.stop();
+  }
+}

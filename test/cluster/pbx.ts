@@ -1,10 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PBX_IP, PBX_NETNS } from '../../src/cluster/office-network.ts';
+import { runCommand } from '../../src/envtest/command.ts';
 
-/** Kamailio as the tenant PBX, in its own network namespace: a registrar that relays calls to registered users. */
+/** A number at the PBX that rings the callee (startCallee), a SIP phone beside Kamailio that answers. */
+export const CALLEE_NUMBER = '2000';
+const CALLEE_PORT = 5070;
+
+/** Kamailio as the tenant PBX, in its own network namespace: a registrar that relays calls to registered users, and CALLEE_NUMBER to the callee. */
 export interface Pbx {
   log(): string;
   stop(): Promise<void>;
@@ -31,6 +36,7 @@ request_route {
   if (is_method("REGISTER")) { if (!save("location")) sl_reply_error(); exit; }
   if (is_method("INVITE")) {
     record_route();
+    if ($rU == "${CALLEE_NUMBER}") { $du = "sip:${PBX_IP}:${CALLEE_PORT}"; t_relay(); exit; }
     if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
     t_relay();
     exit;
@@ -59,6 +65,42 @@ export async function startPbx(): Promise<Pbx> {
         child.kill('SIGTERM');
         await exited;
       }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The callee: SIPp's built-in answering phone beside Kamailio, for one call (answers, takes the caller's BYE). */
+export interface Callee {
+  /** Resolves with SIPp's exit code and its message trace once the call is over (or SIPp gave up). */
+  done: Promise<{ code: number | null; messages: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startCallee(timeoutSeconds = 60): Promise<Callee> {
+  const dir = mkdtempSync(join(tmpdir(), 'hotdesk-callee-'));
+  const messages = join(dir, 'messages.log');
+  const child = spawn('nsenter', [`--net=/run/netns/${PBX_NETNS}`, 'sipp', '-sn', 'uas', '-i', PBX_IP, '-p', String(CALLEE_PORT), '-m', '1', '-timeout', `${timeoutSeconds}s`, '-timeout_error', '-nostdin', '-trace_msg', '-message_file', messages], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<{ code: number | null; messages: string }>((resolve) => child.once('exit', (code) => {
+    let trace = '';
+    try { trace = readFileSync(messages, 'utf8'); } catch { /* SIPp wrote none: it never got a message */ }
+    resolve({ code, messages: `${trace}${stderr}` });
+  }));
+  // Ringing before SIPp listens would be answered by an ICMP error: wait for its socket.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const listening = await runCommand('nsenter', [`--net=/run/netns/${PBX_NETNS}`, 'ss', '-Hlun', `sport = :${CALLEE_PORT}`]);
+    if (listening.stdout.trim() !== '') break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the callee (SIPp) is not listening on ${PBX_IP}:${CALLEE_PORT}: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    done,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await done;
       rmSync(dir, { recursive: true, force: true });
     },
   };
