@@ -31,13 +31,15 @@ export function startPacketTrace(label: string, netns: string, iface: string, fi
   };
 }
 
-/** Runs `body`; when it fails, the traces' text is added to the error so the runner prints it. */
+/**
+ * Runs `body`; when it fails, throws an error whose message carries the traces' text, with the
+ * failure (its assertion and stack) as its cause, so the runner prints both.
+ */
 export async function explainedBy<T>(traces: () => string, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (err) {
-    const error = err instanceof Error ? err : new Error(String(err));
-    error.message = `${error.message}\n${traces()}`;
-    throw error;
+    const first = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new Error(`${first}\n${traces()}`, { cause: err });
   }
 }
