@@ -20,6 +20,7 @@ export interface OutOfDialogRequest {
   to?: string;
   /** From header value without tag; default `<sip:edge@our-host:port>`. */
   from?: string;
+  /** Extra headers; a Contact among them replaces the default `<sip:edge@our-host:port>`. */
   headers?: Array<[string, string]>;
   body?: string | Buffer;
   contentType?: string;
@@ -41,7 +42,8 @@ export function sendRequest(proxy: SipProxy, options: OutOfDialogRequest): Promi
     ['to', options.to ?? `<${options.uri}>`],
     ['call-id', `${randomBytes(12).toString('hex')}@${proxy.advertisedHost}`],
     ['cseq', `1 ${method}`],
-    ['contact', `<${proxy.localUri(destination.transport, 'edge')}>`],
+    // A caller's own Contact (a REGISTER's binding) replaces ours: two would register two bindings.
+    ...(options.headers?.some(([name]) => name.toLowerCase() === 'contact') ? [] : [['contact', `<${proxy.localUri(destination.transport, 'edge')}>`] as [string, string]]),
     ...(options.headers ?? []),
   ];
   if (options.body !== undefined) headers.push(['content-type', options.contentType ?? 'application/octet-stream']);

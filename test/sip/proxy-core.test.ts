@@ -203,6 +203,25 @@ describe('proxy core', { timeout: 60_000 }, () => {
     assert.match(text, /sip_responses_total\{code="404"\} 2/);
   });
 
+  it('sends a request with the caller\'s own Contact alone, or its own when the caller gives none', async () => {
+    const proxy = await proxyWith();
+    const registrar = await udpPeer();
+    registrar.socket.on('message', (data) => {
+      const r = parseMessage(data, { framing: 'datagram' });
+      if (!r.ok || r.message.kind !== 'request') return;
+      const via = getHeader(r.message, 'via')!;
+      const head = ['SIP/2.0 200 OK', `Via: ${via}`, ...['from', 'to', 'call-id', 'cseq'].map((h) => `${h}: ${getHeader(r.message, h)}`), 'Content-Length: 0', '', ''];
+      void registrar.send(head.join('\r\n'), proxy.address('udp').port);
+    });
+    const destination = { host: '127.0.0.1', port: registrar.port };
+    await sendRequest(proxy, { method: 'REGISTER', uri: 'sip:example.com', headers: [['contact', '<sip:HD0001@127.0.0.1:5062>;expires=60']], destination });
+    await sendRequest(proxy, { method: 'OPTIONS', uri: 'sip:example.com', destination });
+    const register = await registrar.waitFor((m) => m.kind === 'request' && m.method === 'REGISTER');
+    assert.deepEqual(getHeaders(register, 'contact'), ['<sip:HD0001@127.0.0.1:5062>;expires=60']);
+    const options = await registrar.waitFor((m) => m.kind === 'request' && m.method === 'OPTIONS');
+    assert.match(getHeaders(options, 'contact').join(','), /^<sip:edge@127\.0\.0\.1:\d+>$/);
+  });
+
   it('sends a NOTIFY over TLS, reusing the connection for the response', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sip-tls-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
