@@ -12,6 +12,9 @@ import { eventually } from '../support/eventually.ts';
 // The operator as shipped, on a one-node cluster whose pods really run: the image built from the
 // Dockerfile, the chart's Deployment with its probes, non-root user and read-only root
 // filesystem, the controller's Lease, and the edge Deployments the controller makes for pools.
+// Then a desk phone on an office LAN behind NAT uses the edge through its NodePort Service as a
+// phone outside the cluster does: registers, logs in by PIN over RTP, is told to re-sync, fetches
+// its file, calls the PBX, and goes on working after its edge pod is replaced.
 
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 const NS = 'hotdesk-system';
@@ -294,6 +297,7 @@ describe('the chart on a one-node cluster', { concurrency: false }, () => {
       // new pod once kube-proxy has its endpoint.
       await eventually('the phone registered again as 102', async () => (await phone!.register('102')).status === 200 || undefined, 60_000, 2_000);
       assert.deepEqual(await sessionUids(), sessions);
+      await eventually('the new pod records desk-3f-14 as 102', async () => (await registration())?.identity === '102', 30_000, 500);
       await callThePbx();
     });
   });
