@@ -47,10 +47,10 @@ namespace, and nothing in it routes off this machine. Run things there:
       password sample-only-change-me-hd0002; dial *77*102* and PIN 1357# to log in as bob.
       The edge advertises $NODE_IP:$SIP_PORT in Via and Record-Route and RTP on
       $NODE_IP:$RTP_FIRST-$(( RTP_FIRST + 2 * (RTP_COUNT - 1) )) to the login IVR's callers.
-  curl --digest -u c074ad0102a3:sample-only-prov-3f-14 http://$NODE_IP:$HTTP_PORT/cfgc074ad0102a3.xml
-      (in that namespace: desk 3F-14's provisioning file)
       (The samples' PBX, pbx.example.com, is not reachable from the namespace: point
       spec.pbx.host of pool london-office at a PBX you run there.)
+  nsenter --net=/run/netns/$NETNS curl --digest -u c074ad0102a3:sample-only-prov-3f-14 \
+      http://$NODE_IP:$HTTP_PORT/cfgc074ad0102a3.xml    # desk 3F-14's provisioning file
 
 Stop it: npm run cluster:stop
 TEXT
