@@ -54,8 +54,8 @@ export async function startSipTrace(namespaces: readonly string[]): Promise<SipT
     await Promise.all(captures.map((c) => c.exited));
   };
   return {
+    // tcpdump -U writes each packet as it comes: the files can be read while it still captures.
     decode: async () => {
-      await halt();
       const parts: string[] = [];
       for (const c of captures) {
         const r = await runCommand('tcpdump', ['-r', c.file, '-nn', '-A']);
