@@ -285,11 +285,13 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       const options = towardsPbx(pool, req, undefined);
       let rewrites: ContactRewrite[] = [];
       if (!fromPbx) {
-        const changes = registerChanges(req.message, pool.spec.pbx.phoneRouting ?? 'contact', flows.edgeUri(pool, flows.tokenOf(req)));
+        const mode = pool.spec.pbx.phoneRouting ?? 'contact';
+        const changes = registerChanges(req.message, mode, flows.edgeUri(pool, flows.tokenOf(req)));
         rewrites = changes.rewrites;
         options.headers = { add: [...(options.headers?.add ?? []), ...changes.add], remove: changes.remove };
         const identity = req.to?.uri.user ?? '';
-        if (rewrites.length > 0) options.rewriteResponse = (response) => restoreContacts(response, rewrites, (uri) => flows.phoneContactOf(uri, identity));
+        // Even a query (no Contact) or a removal lists the bindings the PBX holds: the phone's own.
+        if (mode === 'contact') options.rewriteResponse = (response) => restoreContacts(response, rewrites, (uri) => flows.phoneContactOf(uri, identity));
       }
       const outcome = await req.proxy(options);
       if (outcome.response && outcome.status >= 200 && outcome.status < 300) onRegisterAnswered(req, outcome.response, rewrites);
