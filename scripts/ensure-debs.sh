@@ -8,7 +8,8 @@ set -euo pipefail
 # client and openssl makes their throwaway TLS certificate.
 # The one-node cluster (scripts/cluster-up.sh) runs containerd with runc and the CNI plugins;
 # kube-proxy drives iptables and conntrack; the image is built by buildah on a base from mmdebstrap.
-# tcpdump traces the cluster suite's office phone, shown when one of its cases fails.
+# tcpdump traces SIP for the failure messages of the NAT topology tests (test/support/nat-topology.ts)
+# and of the cluster suite's office phone.
 PACKAGES=(sip-tester baresip-core kamailio prometheus espeak-ng sox wrk nginx-light procps iproute2 curl openssl
   containerd runc containernetworking-plugins iptables conntrack buildah mmdebstrap tcpdump)
 # Named packages instead of the whole list: `ensure-debs.sh espeak-ng sox` (npm run demo needs only those).
