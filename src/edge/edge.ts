@@ -194,8 +194,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     const device = identity ? registeringDevice(identity, req.flow) ?? (removal ? registrations.flow(req.flow)?.device : undefined) : undefined;
     if (!identity || !device) return;
     // The binding as the phone knows it: its own Contact, not the edge's that the PBX stored.
-    const response = rewrites.length > 0 ? cloneMessage(answered) : answered;
-    restoreContacts(response, rewrites);
+    const response = cloneMessage(answered);
+    restoreContacts(response, rewrites, (uri) => flows.phoneContactOf(uri, identity));
     const binding = removal ? undefined : bindingFromResponse(response, req.source, Date.now(), getHeader(req.message, 'contact'));
     if (!binding) {
       registrations.removeFlowIdentity(req.flow, identity);
@@ -297,10 +297,13 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       const options = towardsPbx(pool, req, undefined);
       let rewrites: ContactRewrite[] = [];
       if (!fromPbx) {
-        const changes = registerChanges(req.message, pool.spec.pbx.phoneRouting ?? 'contact', flows.edgeUri(pool, flows.tokenOf(req)));
+        const mode = pool.spec.pbx.phoneRouting ?? 'contact';
+        const changes = registerChanges(req.message, mode, flows.edgeUri(pool, flows.tokenOf(req)));
         rewrites = changes.rewrites;
         options.headers = { add: [...(options.headers?.add ?? []), ...changes.add], remove: changes.remove };
-        if (rewrites.length > 0) options.rewriteResponse = (response) => restoreContacts(response, rewrites);
+        const identity = req.to?.uri.user ?? '';
+        // Even a query (no Contact) or a removal lists the bindings the PBX holds: the phone's own.
+        if (mode === 'contact') options.rewriteResponse = (response) => restoreContacts(response, rewrites, (uri) => flows.phoneContactOf(uri, identity));
       }
       const outcome = await req.proxy(options);
       if (outcome.response && outcome.status >= 200 && outcome.status < 300) onRegisterAnswered(req, outcome.response, rewrites);

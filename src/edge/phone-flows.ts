@@ -7,6 +7,7 @@ import type { HotDeskPool } from '../api/index.ts';
 import type { InDialogFlowRoute, SipProxy } from '../sip/proxy.ts';
 import { flowKey, type IncomingRequest, type ServerResponse } from '../sip/request-context.ts';
 import type { TransportProtocol } from '../sip/transport.ts';
+import type { SipUri } from '../sip/uri.ts';
 import { decideDeskDelivery } from './desk-delivery-policy.ts';
 import type { FlowAddress, FlowTokens } from './flow-token.ts';
 import type { FoundToken } from './flow-delivery.ts';
@@ -56,6 +57,16 @@ export class PhoneFlows {
   /** The edge's URI towards the PBX, with `token` as its user part. */
   edgeUri(pool: HotDeskPool, token: string): string {
     return this.#deps.proxy.localUri((pool.spec.pbx.transport ?? 'udp') as TransportProtocol, token);
+  }
+
+  /**
+   * The phone's own Contact behind an edge URI the registrar lists for `identity` (a binding made
+   * through an older flow of this replica); undefined when the URI is not ours or not known here.
+   */
+  phoneContactOf(uri: SipUri, identity: string): string | undefined {
+    if (!uri.user || !this.#deps.proxy.isOwnUri(uri)) return undefined;
+    const flow = this.#deps.tokens.decode(uri.user);
+    return flow && flow.replica === this.#deps.replica() ? this.#deps.registrations.flowContact(flowKeyOf(flow), identity) : undefined;
   }
 
   /** The desk's identity now: the occupant's extension, else its idle account. */

@@ -65,17 +65,18 @@ function sameUri(a: SipUri, b: SipUri): boolean {
 
 /**
  * The registrar's 2xx lists the edge's Contact for this phone: put the phone's own URI back in
- * each one (keeping the registrar's parameters, its expires above all). Bindings of other phones
- * of the same address of record are left as the registrar wrote them. Changes `response` in place.
+ * each one (keeping the registrar's parameters, its expires above all). Other edge Contacts it
+ * lists (the same phone's binding from an older flow) get what `earlierBinding` knows of them;
+ * bindings the registrar has from elsewhere stay as it wrote them. Changes `response` in place.
  */
-export function restoreContacts(response: SipResponse, rewrites: readonly ContactRewrite[]): void {
-  if (rewrites.length === 0) return;
+export function restoreContacts(response: SipResponse, rewrites: readonly ContactRewrite[], earlierBinding: (edgeUri: SipUri) => string | undefined = () => undefined): void {
   const parsed = rewrites.map((r) => ({ edge: tryParseUri(r.edge), phone: tryParseUri(r.phone) }));
   for (const header of response.headers) {
     if (header.name !== 'contact') continue;
     const listed = tryParseNameAddr(header.value);
     if (listed === undefined) continue;
     const match = parsed.find((r) => r.edge !== undefined && r.phone !== undefined && sameUri(r.edge, listed.uri));
-    if (match?.phone) header.value = serializeNameAddr({ ...listed, uri: match.phone });
+    const phone = match?.phone ?? tryParseUri(earlierBinding(listed.uri) ?? '');
+    if (phone) header.value = serializeNameAddr({ ...listed, uri: phone });
   }
 }

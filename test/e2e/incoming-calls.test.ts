@@ -7,7 +7,8 @@
  * registered on Kamailio directly calls her: the desk rings, answers, and the caller hangs up. After
  * she logs out and the desk re-registers as idle, a call to her extension fails and never reaches
  * the desk, though the PBX still holds her binding. Finally the phone removes its binding
- * (Contact: *, Expires: 0) and the device no longer shows a registration.
+ * (Contact: *, Expires: 0) and the device no longer shows a registration. Last, requests from the
+ * PBX's address naming a forged or altered token get 404 from the edge and reach no phone.
  * Each failure message carries the SIP trace of the three namespaces.
  */
 import assert from 'node:assert/strict';
@@ -152,5 +153,25 @@ describe('incoming calls ring the hot desk through the edge', { timeout: 300_000
   it('path mode: the edge adds a Path with a flow token and the PBX routes along it; bob rings at desk-2 until he logs out', () => topology.withTrace(async () => {
     await usePbx(pathPbx, 'path');
     await loginAndLogout('path', pathPbx, 'desk-2', 'HD0002', BOB);
+  }));
+
+  it('a forged or altered flow token from the PBX gets 404 and reaches no phone', () => topology.withTrace(async () => {
+    // A token the edge really wrote (contact mode, desk-1's flow), one character changed.
+    const real = /PBX lookup found sip:([A-Za-z0-9_-]{8,})@/.exec(stack.kamailio.log())?.[1];
+    assert.ok(real, 'the contact-mode PBX stored a token');
+    const altered = `${real.slice(0, 10)}${real[10] === 'A' ? 'B' : 'A'}${real.slice(11)}`;
+    // The stand-in for a misbehaving PBX sends from the PBX's address and the port the pool names.
+    const PBX_SENDER_PORT = 5075;
+    await usePbx({ port: PBX_SENDER_PORT } as Kamailio, 'contact');
+    const desk = await startSipp({ scenario: 'uas-answer.xml', netns: topology.office.netns, host: topology.office.phoneIp, port: DESK_PHONE_PORT['desk-1'], timeoutSeconds: 12 });
+    for (const token of [altered, 'forgedtoken0123456789']) {
+      // Until the edge follows the pool to the new port, the request is a phone's and goes to the PBX (404 Not Found).
+      await eventually(`404 Unknown Flow for ${token}`, async () => {
+        const run = await startSipp({ scenario: 'call-rejected.xml', netns: topology.pbx.netns, host: topology.pbx.ip, port: PBX_SENDER_PORT, remote: edgeAddress(), service: token, keys: { caller: CALLER }, timeoutSeconds: 10 });
+        return /SIP\/2\.0 404 Unknown Flow/.test((await expectPassed(run, `a request for ${token}`)).messages);
+      }, 20_000, 500);
+    }
+    const unrung = await desk.done;
+    assert.doesNotMatch(unrung.messages, /INVITE sip:/, 'the desk phone saw no INVITE');
   }));
 });

@@ -75,6 +75,24 @@ test('the 2xx gets the phone\'s own Contact back, with the registrar\'s expiry; 
   ]);
 });
 
+test('an older binding of the phone, through another of its flows, is listed as the phone registered it', () => {
+  const changes = registerChanges(register(['<sip:101@192.168.1.10:5064>']), 'contact', EDGE_URI);
+  const response = {
+    kind: 'response', version: 'SIP/2.0', status: 200, reason: 'OK', body: Buffer.alloc(0),
+    headers: [
+      { name: 'contact', value: '<sip:OLDTOKEN99@10.0.0.5:5060;transport=tcp>;expires=40' },
+      { name: 'contact', value: '<sip:TOKEN123abc@10.0.0.5:5060;transport=tcp>;expires=300' },
+      { name: 'contact', value: '<sip:UNKNOWN000@10.0.0.5:5060;transport=tcp>;expires=10' },
+    ],
+  } as SipResponse;
+  restoreContacts(response, changes.rewrites, (uri) => (uri.user === 'OLDTOKEN99' ? 'sip:101@192.168.1.10:5062' : undefined));
+  assert.deepEqual(getHeaders(response, 'contact'), [
+    '<sip:101@192.168.1.10:5062>;expires=40',
+    '<sip:101@192.168.1.10:5064>;expires=300',
+    '<sip:UNKNOWN000@10.0.0.5:5060;transport=tcp>;expires=10',
+  ]);
+});
+
 test('a request from the PBX carries its token in our top Route (path) or our Request-URI (contact)', () => {
   const ours = (uri: SipUri) => uri.host === '10.0.0.5' && (uri.port ?? 5060) === 5060;
   const cases: Array<{ name: string; text: string; want: ReturnType<typeof findFlowToken> }> = [
