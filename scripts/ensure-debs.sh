@@ -10,6 +10,7 @@ set -euo pipefail
 # kube-proxy drives iptables and conntrack; the image is built by buildah on a base from mmdebstrap.
 # tcpdump traces SIP for the failure messages of the NAT topology tests (test/support/nat-topology.ts)
 # and of the cluster suite's office phone.
+# The edge replica tests make a Service address the way kube-proxy does, with iptables and conntrack too.
 PACKAGES=(sip-tester baresip-core kamailio prometheus espeak-ng sox wrk nginx-light procps iproute2 curl openssl
   containerd runc containernetworking-plugins iptables conntrack buildah mmdebstrap tcpdump)
 # Named packages instead of the whole list: `ensure-debs.sh espeak-ng sox` (npm run demo needs only those).
