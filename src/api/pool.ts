@@ -28,6 +28,11 @@ export const pbxSchema = obj({
   host: str({ description: 'Host name or IP address of the tenant PBX the edge proxies to.', minLength: 1, maxLength: 253 }),
   port: port('SIP port of the PBX.', 5060),
   transport: str({ description: 'SIP transport towards the PBX: udp, tcp or tls.', enum: ['udp', 'tcp', 'tls'], default: 'udp' }),
+  location: str({
+    description: 'Where the PBX runs, so the edge tells it the address it can reach the edge on. External: outside the cluster, it reaches the edge on edge.advertisedHost as the phones do. InCluster: a pod in this cluster, it reaches the edge pod directly on the pod\'s IP, which the edge then writes into the Via and Record-Route the PBX sees (phones still see edge.advertisedHost).',
+    enum: ['External', 'InCluster'],
+    default: 'External',
+  }),
   domain: str({ description: 'SIP domain (the host part of users\' addresses); defaults to pbx.host.', maxLength: 253 }),
   assertIdentity: bool({
     description: 'Add P-Asserted-Identity naming the account the edge proved (the occupant\'s extension, or the desk\'s idle account) to requests it attributed to a desk, for a PBX that trusts the edge as its proxy. Identity headers from phones are removed either way. Unset: false.',

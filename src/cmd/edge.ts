@@ -32,6 +32,8 @@ startEdge({
   // The address phones reach the edge on (the pool's edge.advertisedHost); the pod IP only as a
   // fallback, which serves phones inside the cluster alone.
   ...(env.HOTDESK_ADVERTISED_HOST || env.POD_IP ? { advertisedHost: env.HOTDESK_ADVERTISED_HOST || env.POD_IP } : {}),
+  // The address an in-cluster PBX reaches this pod on (the pod IP); unset, the PBX sees advertisedHost too.
+  ...(env.HOTDESK_PBX_FACING_HOST ? { pbxFacingHost: env.HOTDESK_PBX_FACING_HOST } : {}),
   ...(rtpPortRange ? { rtpPortRange } : {}),
   sipPort: Number(env.HOTDESK_SIP_PORT ?? 5060),
   httpPort: Number(env.HOTDESK_HTTP_PORT ?? 8080),

@@ -17,6 +17,7 @@ import { EdgeMetrics } from './edge-metrics.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { IvrCallGate, type IvrCallLimits } from './ivr-call-gate.ts';
 import { LoginTracker } from './login-tracker.ts';
+import { pbxFacingHostChooser } from './edge-faces.ts';
 import { HostAddresses, isFromPbx } from './pbx-addresses.ts';
 import { PinAttempts } from './pin-attempts.ts';
 import { PoolView, type CallerDesk } from './pool-view.ts';
@@ -38,6 +39,8 @@ export interface EdgeOptions {
   host?: string;
   /** Address phones reach this edge at (Via, Record-Route, SDP). Default: host. */
   advertisedHost?: string;
+  /** Address the PBX reaches this edge at, when not advertisedHost (an in-cluster PBX: the pod IP). */
+  pbxFacingHost?: string;
   sipPort?: number;
   httpPort?: number;
   metricsPort?: number;
@@ -108,6 +111,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const proxy = new SipProxy({
     host,
     advertisedHost,
+    advertisedHostFor: pbxFacingHostChooser(opts.pbxFacingHost, () => view.pool()?.spec.pbx.host, pbxAddresses),
+    otherOwnHosts: opts.pbxFacingHost ? [opts.pbxFacingHost] : [],
     udpPort: opts.sipPort ?? 5060,
     tcpPort: opts.sipPort ?? 5060,
     metrics: metrics.sipHook(),

@@ -55,6 +55,14 @@ export interface SipProxyOptions {
   host?: string;
   /** Host written into our Via, Record-Route and Contact; default `host` (or 127.0.0.1 for 0.0.0.0). */
   advertisedHost?: string;
+  /**
+   * The host a given next hop reaches us on, when it is not `advertisedHost` (the edge faces phones
+   * on one address and an in-cluster PBX on another); undefined means `advertisedHost`. Called for
+   * every request we send, so it must be cheap.
+   */
+  advertisedHostFor?: (destination: SipAddress) => string | undefined;
+  /** Every host `advertisedHostFor` may return: a Route or Via naming one of them is ours. */
+  otherOwnHosts?: readonly string[];
   /** UDP port (0 = free port), or false for no UDP. Default 5060. */
   udpPort?: number | false;
   /** TCP port (0 = free port), or false for no TCP. Default 5060. */
@@ -183,7 +191,7 @@ export class SipProxy {
     if (tcpPort !== false) this.#transports.set('tcp', new StreamTransport({ ...stream, port: tcpPort }));
     if (tls) this.#transports.set('tls', new StreamTransport({ ...stream, port: tls.port, tls }));
     for (const [protocol, transport] of this.#transports) this.#bound.set(protocol, await transport.listen());
-    const hosts = new Set([this.#advertisedHost.toLowerCase(), host.toLowerCase()]);
+    const hosts = new Set([this.#advertisedHost, host, ...(this.#options.otherOwnHosts ?? [])].map((h) => h.toLowerCase()));
     this.#identity = { hosts, ports: new Set([...this.#bound.values()].map((a) => a.port)) };
     return [...this.#bound.values()];
   }
@@ -203,17 +211,22 @@ export class SipProxy {
 
   // ---- helpers for uas.ts / uac.ts -------------------------------------------------------
 
-  /** A Via value for a request we originate or forward over `protocol`, with a new branch. */
-  localVia(protocol: TransportProtocol, loopHash?: string): string {
-    const port = this.address(protocol).port;
-    return serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(protocol), host: this.#advertisedHost, port, params: { branch: newBranch(loopHash), rport: null } });
+  /** Our host as seen from `towards` (see advertisedHostFor); advertisedHost when no destination is given. */
+  hostFor(towards?: SipAddress): string {
+    return (towards && this.#options.advertisedHostFor?.(towards)) ?? this.#advertisedHost;
   }
 
-  /** Our SIP URI on a transport, for Contact and Record-Route. */
-  localUri(protocol: TransportProtocol, user?: string, extraParams = ''): string {
+  /** A Via value for a request we originate or forward over `protocol` (to `towards`), with a new branch. */
+  localVia(protocol: TransportProtocol, loopHash?: string, towards?: SipAddress): string {
+    const port = this.address(protocol).port;
+    return serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(protocol), host: this.hostFor(towards), port, params: { branch: newBranch(loopHash), rport: null } });
+  }
+
+  /** Our SIP URI on a transport, for Contact and Record-Route, as `towards` reaches us. */
+  localUri(protocol: TransportProtocol, user?: string, extraParams = '', towards?: SipAddress): string {
     const port = this.address(protocol).port;
     const transportParam = protocol === 'udp' ? '' : `;transport=${protocol}`;
-    return `sip:${user === undefined ? '' : `${user}@`}${this.#advertisedHost}:${port}${transportParam}${extraParams}`;
+    return `sip:${user === undefined ? '' : `${user}@`}${this.hostFor(towards)}:${port}${transportParam}${extraParams}`;
   }
 
   /**
@@ -394,7 +407,7 @@ export class SipProxy {
     // Deterministic branch so a retransmitted ACK gets the same one (stateless forwarding).
     const incoming = getHeader(ack, 'via') ?? '';
     const branch = BRANCH_MAGIC_COOKIE + createHash('sha1').update(incoming).digest('hex').slice(0, 20);
-    const via = serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(destination.transport), host: this.#advertisedHost, port: this.address(destination.transport).port, params: { branch, rport: null } });
+    const via = serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(destination.transport), host: this.hostFor(destination), port: this.address(destination.transport).port, params: { branch, rport: null } });
     prependHeader(ack, 'via', via);
     this.#send(ack, destination).catch(() => {});
   }
@@ -500,13 +513,8 @@ export class SipProxy {
     if (isLooping(req.message, loopHash, (via) => isOwnVia(via, this.#identity))) return fail(482);
     if (!this.#transports.has(destination.transport)) return fail(503, `No ${destination.transport.toUpperCase()} Transport`);
 
-    if (recordRoute) {
-      // Two entries when the transport changes (RFC 5658), so each side reaches us on its own.
-      const inbound = req.source.transport;
-      if (inbound !== destination.transport && this.#transports.has(inbound)) prependHeader(forwarded, 'record-route', `<${this.localUri(inbound, undefined, ';lr')}>`);
-      prependHeader(forwarded, 'record-route', `<${this.localUri(destination.transport, undefined, ';lr')}>`);
-    }
-    prependHeader(forwarded, 'via', this.localVia(destination.transport, loopHash));
+    if (recordRoute) this.#recordRoute(forwarded, req.source, destination);
+    prependHeader(forwarded, 'via', this.localVia(destination.transport, loopHash, destination));
 
     const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false };
     tx.context = context;
@@ -534,6 +542,19 @@ export class SipProxy {
         },
       });
     });
+  }
+
+  /**
+   * Two entries when the two sides reach us differently, by transport or by host (RFC 5658): the
+   * top one for the callee, the next for the caller, so each side routes to its own face of us.
+   */
+  #recordRoute(forwarded: SipRequest, inbound: SipAddress, outbound: SipAddress): void {
+    const outboundUri = this.localUri(outbound.transport, undefined, ';lr', outbound);
+    if (this.#transports.has(inbound.transport)) {
+      const inboundUri = this.localUri(inbound.transport, undefined, ';lr', inbound);
+      if (inboundUri !== outboundUri) prependHeader(forwarded, 'record-route', `<${inboundUri}>`);
+    }
+    prependHeader(forwarded, 'record-route', `<${outboundUri}>`);
   }
 
   // ---- send path -----------------------------------------------------------------------------
