@@ -36,6 +36,7 @@ import {
 } from './message.ts';
 import { methodLabel, type SipMetricsHook } from './metrics.ts';
 import { tagOf } from './name-addr.ts';
+import { isOptionsToSelf, optionsAnswer } from './options-to-self.ts';
 import { parseMessage } from './parser.ts';
 import type { SipParseError } from './parse-error.ts';
 import { IncomingRequest, ServerResponse, type ProxyOutcome, type ProxyRequestOptions } from './request-context.ts';
@@ -337,6 +338,7 @@ export class SipProxy {
     const res = new ServerResponse(request, tx, randomTag(), () => {});
 
     const toTag = tagOf(getHeader(request, 'to'));
+    if (toTag === undefined && isOptionsToSelf(request, this.#identity)) return this.#respond(tx, optionsAnswer(request, randomTag()));
     if (toTag !== undefined) {
       const dialog = this.#dialogs.get(`${getHeader(request, 'call-id')}|${toTag}`);
       if (dialog) return dialog.receiveRequest(req, res);
