@@ -106,6 +106,8 @@ interface ForwardContext {
   destination: SipAddress;
   cancelRequested: boolean;
   cancelSent: boolean;
+  /** Timer C of a forwarded INVITE (RFC 3261 §16.6 step 11). */
+  timerC: NodeJS.Timeout | undefined;
 }
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
@@ -129,6 +131,7 @@ export class SipProxy {
    */
   readonly #connectionIds = new WeakMap<SipAddress, number>();
   #nextConnectionId = 1;
+  readonly #runningTimerC = new Set<NodeJS.Timeout>();
   #identity: LocalIdentity = { hosts: new Set(), ports: new Set() };
 
   constructor(options: SipProxyOptions = {}) {
@@ -205,6 +208,8 @@ export class SipProxy {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.#runningTimerC) clearTimeout(timer);
+    this.#runningTimerC.clear();
     this.#layer.abortAll();
     await Promise.all([...this.#transports.values()].map((t) => t.close()));
     this.#transports.clear();
@@ -518,9 +523,14 @@ export class SipProxy {
     if (recordRoute) this.#recordRoute(forwarded, req.source, destination);
     prependHeader(forwarded, 'via', this.localVia(destination.transport, loopHash, destination));
 
-    const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false };
+    const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false, timerC: undefined };
     tx.context = context;
     return new Promise<ProxyOutcome>((resolve) => {
+      const timedOut = (): void => {
+        if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 408, { toTag: randomTag() }));
+        resolve({ status: 408 });
+      };
+      const isInvite = forwarded.method === 'INVITE';
       context.client = this.#layer.startClient(forwarded, destination, {
         onResponse: (response) => {
           if (response.status === 100) return;
@@ -528,22 +538,53 @@ export class SipProxy {
           shiftHeader(upstream, 'via');
           this.#respond(tx, upstream);
           if (response.status < 200) {
+            if (isInvite) this.#restartTimerC(context, timedOut);
             if (context.cancelRequested) this.#sendCancel(context);
             return;
           }
+          this.#stopTimerC(context);
           resolve({ status: response.status, response });
         },
         onTimeout: () => {
-          if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 408, { toTag: randomTag() }));
-          resolve({ status: 408 });
+          this.#stopTimerC(context);
+          timedOut();
         },
         onTransportError: (err) => {
+          this.#stopTimerC(context);
           this.#options.logger?.debug({ err: err.message }, 'forwarding failed');
           if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 503, { reason: 'Next Hop Unreachable', toTag: randomTag() }));
           resolve({ status: 503 });
         },
       });
+      if (isInvite) this.#restartTimerC(context, timedOut);
     });
+  }
+
+  /**
+   * (Re)starts Timer C (RFC 3261 §16.6 step 11, §16.7 step 2). When it fires the callee has rung
+   * too long or said nothing: a branch that rang is CANCELled (its 487 then ends the call as usual,
+   * §16.8); one that never answered, or ignored the CANCEL, counts as a 408.
+   */
+  #restartTimerC(context: ForwardContext, timedOut: () => void): void {
+    this.#stopTimerC(context);
+    const timer = setTimeout(() => {
+      this.#runningTimerC.delete(timer);
+      context.timerC = undefined;
+      if (context.client?.hasProvisional && !context.cancelSent) {
+        this.#sendCancel(context);
+        // A callee that ignores the CANCEL too gets one more Timer C before the caller hears 408.
+        this.#restartTimerC(context, timedOut);
+      } else timedOut();
+    }, this.#timers.c);
+    context.timerC = timer;
+    this.#runningTimerC.add(timer);
+  }
+
+  #stopTimerC(context: ForwardContext): void {
+    if (context.timerC === undefined) return;
+    clearTimeout(context.timerC);
+    this.#runningTimerC.delete(context.timerC);
+    context.timerC = undefined;
   }
 
   /**
