@@ -143,6 +143,13 @@ export const edgeSchema = obj({
     requests: quantities('Minimum resources, e.g. cpu: 100m, memory: 128Mi.'),
     limits: quantities('Maximum resources, e.g. memory: 256Mi.'),
   }, { description: 'Compute resources of each edge pod.' }),
+  natKeepaliveSeconds: int({
+    description: 'How often the edge sends an OPTIONS to each phone registered over UDP, so the NAT in front of the phone keeps its binding open and calls reach it. A phone that leaves three in a row unanswered is no longer pinged until it registers again. 0 sends none.',
+    minimum: 0,
+    maximum: 3600,
+    default: 25,
+    rules: [{ rule: 'self == 0 || self >= 5', message: 'edge.natKeepaliveSeconds must be 0 (off) or at least 5 seconds' }],
+  }),
   advertisedHost: str({
     description: 'Host name or address phones use to reach this pool\'s edge (the load balancer\'s name, say); written into their provisioning files. Defaults to the edge Service\'s cluster DNS name.',
     maxLength: 253,

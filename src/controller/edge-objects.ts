@@ -66,6 +66,7 @@ export function edgeNetworkEnv(pool: HotDeskPool): Array<{ name: string; value: 
     // An in-cluster PBX reaches the pod itself; $(POD_IP) expands to the POD_IP variable set before this list.
     ...(pool.spec.pbx.location === 'InCluster' ? [{ name: 'HOTDESK_PBX_FACING_HOST', value: '$(POD_IP)' }] : []),
     { name: 'HOTDESK_RTP_PORTS', value: `${ports[0]}-${ports[ports.length - 1]}` },
+    ...(edge.natKeepaliveSeconds !== undefined ? [{ name: 'HOTDESK_NAT_KEEPALIVE_SECONDS', value: String(edge.natKeepaliveSeconds) }] : []),
   ];
 }
 

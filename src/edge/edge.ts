@@ -17,6 +17,7 @@ import { EdgeMetrics } from './edge-metrics.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { IvrCallGate, type IvrCallLimits } from './ivr-call-gate.ts';
 import { LoginTracker } from './login-tracker.ts';
+import { startNatKeepalives } from './nat-keepalive-sender.ts';
 import { pbxFacingHostChooser } from './edge-faces.ts';
 import { HostAddresses, isFromPbx } from './pbx-addresses.ts';
 import { PinAttempts } from './pin-attempts.ts';
@@ -56,6 +57,8 @@ export interface EdgeOptions {
   provisioningWorkers?: number;
   /** UDP ports the IVR's RTP binds in (the ones the edge Service exposes). Default: any free port. */
   rtpPortRange?: { min: number; max: number };
+  /** OPTIONS keep-alives to phones registered over UDP, every this many seconds; 0 for none. Default 25. */
+  natKeepaliveSeconds?: number;
   /** Feature-code (IVR) calls in progress per source address and per pool; see ivr-call-gate.ts. */
   ivrCallLimits?: IvrCallLimits;
 }
@@ -69,6 +72,7 @@ export interface Edge {
 }
 
 const DEFAULT_PROVISIONING_WORKERS = 2;
+const DEFAULT_NAT_KEEPALIVE_SECONDS = 25;
 
 type ProvenCaller = Extract<Caller, { kind: 'desk' }>;
 type ClaimedCaller = Extract<Caller, { kind: 'claim' }>;
@@ -304,6 +308,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   for (const inf of view.informers()) inf.start();
   await Promise.all(view.informers().map((i) => i.waitForSync()));
   await proxy.listen();
+  const stopNatKeepalives = startNatKeepalives({ proxy, flows: () => registrations.udpFlows(), intervalSeconds: opts.natKeepaliveSeconds ?? DEFAULT_NAT_KEEPALIVE_SECONDS, counter: metrics.natKeepalives, logger });
 
   const provisioning = {
     host,
@@ -327,6 +332,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     metricsPort: probe.port,
     metrics: runtimeMetrics,
     stop: async () => {
+      stopNatKeepalives();
       await http.close();
       await proxy.close();
       await Promise.all(view.informers().map((i) => i.stop()));

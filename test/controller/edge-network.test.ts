@@ -27,6 +27,8 @@ const envCases: Array<{ name: string; edge: Record<string, unknown>; pbx?: Recor
   { name: 'an advertised host reaches the edge', edge: { advertisedHost: 'sip.office.example.com' }, env: { HOTDESK_ADVERTISED_HOST: 'sip.office.example.com', HOTDESK_RTP_PORTS: '20000-20062' } },
   { name: 'one RTP port', edge: { rtpPorts: { first: 30000, count: 1 } }, env: { HOTDESK_RTP_PORTS: '30000-30000' } },
   { name: 'an external PBX sees the advertised host too', edge: { advertisedHost: 'sip.office.example.com' }, pbx: { location: 'External' }, env: { HOTDESK_ADVERTISED_HOST: 'sip.office.example.com', HOTDESK_RTP_PORTS: '20000-20062' } },
+  { name: 'NAT keep-alives every 25 s', edge: { natKeepaliveSeconds: 25 }, env: { HOTDESK_RTP_PORTS: '20000-20062', HOTDESK_NAT_KEEPALIVE_SECONDS: '25' } },
+  { name: 'NAT keep-alives off', edge: { natKeepaliveSeconds: 0 }, env: { HOTDESK_RTP_PORTS: '20000-20062', HOTDESK_NAT_KEEPALIVE_SECONDS: '0' } },
   {
     name: 'an in-cluster PBX reaches the pod IP',
     edge: { advertisedHost: 'sip.office.example.com' },
@@ -86,6 +88,9 @@ const validation: Array<{ name: string; edge: string; error?: RegExp }> = [
   { name: 'past the last port', edge: '{rtpPorts: {first: 65500, count: 100}}', error: /must not pass 65534/ },
   { name: 'too many ports', edge: '{rtpPorts: {count: 500}}', error: /count/ },
   { name: 'the SIP port inside the range', edge: '{sipPort: 20010}', error: /sipPort must lie outside rtpPorts/ },
+  { name: 'NAT keep-alives off', edge: '{natKeepaliveSeconds: 0}' },
+  { name: 'NAT keep-alives too often', edge: '{natKeepaliveSeconds: 3}', error: /edge.natKeepaliveSeconds must be 0 \(off\) or at least 5 seconds/ },
+  { name: 'NAT keep-alives rarer than hourly', edge: '{natKeepaliveSeconds: 7200}', error: /natKeepaliveSeconds/ },
 ];
 
 let seq = 0;
@@ -103,6 +108,18 @@ for (const c of validation) {
     assert.match(res.stderr, c.error);
   });
 }
+
+test('the API server defaults pbx.location to External and edge.natKeepaliveSeconds to 25, and refuses an unknown location', async () => {
+  const name = `net-${process.pid}-defaults`;
+  const res = await cp.kubectl(['apply', '-f', '-'], { input: poolYaml(name, '{}') });
+  assert.equal(res.code, 0, res.stderr);
+  const got = JSON.parse((await cp.kubectl(['get', 'hotdeskpool', name, '-o', 'json'])).stdout);
+  assert.equal(got.spec.pbx.location, 'External');
+  assert.equal(got.spec.edge.natKeepaliveSeconds, 25);
+  const bad = await cp.kubectl(['apply', '-f', '-'], { input: poolYaml(`${name}-bad`, '{}').replace('pbx: {host: pbx.example.com}', 'pbx: {host: pbx.example.com, location: Nearby}') });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /location/);
+});
 
 test('the API server accepts the edge Service with all 32 RTP ports', async () => {
   const objects = edgeObjects({ pool: poolWith({}), defaultImage: 'img', secretNames: [] }) as any;
