@@ -26,7 +26,11 @@ function port(description: string, defaultPort: number) {
 
 export const pbxSchema = obj({
   host: str({ description: 'Host name or IP address of the tenant PBX the edge proxies to.', minLength: 1, maxLength: 253 }),
-  port: port('SIP port of the PBX.', 5060),
+  port: int({
+    description: 'SIP port of the PBX. Unset, the edge finds the PBX in DNS (RFC 3263): the SRV records _sip._udp, _sip._tcp or _sips._tcp of pbx.host (by transport), tried in priority order with failover to the next on no answer or 503, else pbx.host\'s addresses on 5060 (5061 for tls).',
+    minimum: 1,
+    maximum: 65535,
+  }),
   transport: str({ description: 'SIP transport towards the PBX: udp, tcp or tls.', enum: ['udp', 'tcp', 'tls'], default: 'udp' }),
   location: str({
     description: 'Where the PBX runs, so the edge tells it the address it can reach the edge on. External: outside the cluster, it reaches the edge on edge.advertisedHost as the phones do. InCluster: a pod in this cluster, it reaches the edge pod directly on the pod\'s IP, which the edge then writes into the Via and Record-Route the PBX sees (phones still see edge.advertisedHost).',

@@ -39,7 +39,7 @@ import { tagOf } from './name-addr.ts';
 import { isOptionsToSelf, optionsAnswer } from './options-to-self.ts';
 import { parseMessage } from './parser.ts';
 import type { SipParseError } from './parse-error.ts';
-import { IncomingRequest, ServerResponse, type ProxyOutcome, type ProxyRequestOptions } from './request-context.ts';
+import { IncomingRequest, ServerResponse, type ForwardFailure, type ProxyOutcome, type ProxyRequestOptions, type ProxyTarget } from './request-context.ts';
 import { buildResponse } from './response-builder.ts';
 import { destinationOfUri, isOwnVia, nextHop, popOwnRoutes, topRouteIsOwn, type LocalIdentity } from './routing.ts';
 import { serializeMessage } from './serializer.ts';
@@ -502,61 +502,85 @@ export class SipProxy {
     if (options.requestUri !== undefined) forwarded.uri = options.requestUri;
     for (const name of options.headers?.remove ?? []) removeHeader(forwarded, name);
     for (const [name, value] of options.headers?.add ?? []) appendHeader(forwarded, name, value);
-    const { host, port, transport = 'udp' } = options.destination;
     const recordRoute = options.recordRoute ?? (DIALOG_CREATING.has(req.method) && !req.inDialog);
-    return this.#forwardPrepared(req, tx, forwarded, { transport, address: host, port }, recordRoute);
+    const failover = options.alternatives?.length && options.tryNext ? { targets: options.alternatives.map(addressOfTarget), tryNext: options.tryNext } : undefined;
+    return this.#forwardPrepared(req, tx, forwarded, addressOfTarget(options.destination), recordRoute, failover);
   }
 
-  #forwardPrepared(req: IncomingRequest, tx: ServerTransaction, forwarded: SipRequest, destination: SipAddress, recordRoute: boolean): Promise<ProxyOutcome> {
+  #forwardPrepared(
+    req: IncomingRequest,
+    tx: ServerTransaction,
+    base: SipRequest,
+    first: SipAddress,
+    recordRoute: boolean,
+    failover?: { targets: SipAddress[]; tryNext: (failure: ForwardFailure) => boolean },
+  ): Promise<ProxyOutcome> {
     const fail = (status: number, reason?: string): Promise<ProxyOutcome> => {
       this.#respond(tx, buildResponse(req.message, status, { reason, toTag: randomTag() }));
       return Promise.resolve({ status });
     };
     if (tx.finalSent) return Promise.resolve({ status: tx.lastResponse?.status ?? 0 });
-    const mf = decrementMaxForwards(getHeader(forwarded, 'max-forwards'));
+    const mf = decrementMaxForwards(getHeader(base, 'max-forwards'));
     if (!mf.ok) return fail(483);
-    setHeader(forwarded, 'max-forwards', String(mf.value));
+    setHeader(base, 'max-forwards', String(mf.value));
     const loopHash = computeLoopHash(req.message);
     if (isLooping(req.message, loopHash, (via) => isOwnVia(via, this.#identity))) return fail(482);
-    if (!this.#transports.has(destination.transport)) return fail(503, `No ${destination.transport.toUpperCase()} Transport`);
+    if (!this.#transports.has(first.transport)) return fail(503, `No ${first.transport.toUpperCase()} Transport`);
+    const isInvite = base.method === 'INVITE';
 
-    if (recordRoute) this.#recordRoute(forwarded, req.source, destination);
-    prependHeader(forwarded, 'via', this.localVia(destination.transport, loopHash, destination));
-
-    const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false, timerC: undefined };
-    tx.context = context;
     return new Promise<ProxyOutcome>((resolve) => {
-      const timedOut = (): void => {
-        if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 408, { toTag: randomTag() }));
-        resolve({ status: 408 });
+      const attempt = (destination: SipAddress, next: SipAddress[]): void => {
+        // Each attempt is a new branch with its own Via and Record-Route (our face may differ).
+        const forwarded = next.length > 0 ? cloneMessage(base) : base;
+        if (recordRoute) this.#recordRoute(forwarded, req.source, destination);
+        prependHeader(forwarded, 'via', this.localVia(destination.transport, loopHash, destination));
+        const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false, timerC: undefined };
+        tx.context = context;
+        /** True when the failure was handed to the next target. */
+        const failedOver = (failure: ForwardFailure): boolean => {
+          const following = next.find((target) => this.#transports.has(target.transport));
+          if (!failover || following === undefined || context.cancelRequested || tx.finalSent || context.client?.hasProvisional || !failover.tryNext(failure)) return false;
+          this.#options.logger?.debug({ failure, target: `${destination.address}:${destination.port}`, next: `${following.address}:${following.port}` }, 'next hop failed; trying the next target');
+          attempt(following, next.slice(next.indexOf(following) + 1));
+          return true;
+        };
+        const timedOut = (): void => {
+          if (failedOver({ kind: 'timeout' })) return;
+          if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 408, { toTag: randomTag() }));
+          resolve({ status: 408 });
+        };
+        context.client = this.#layer.startClient(forwarded, destination, {
+          onResponse: (response) => {
+            if (response.status === 100) return;
+            if (response.status >= 200) {
+              this.#stopTimerC(context);
+              if (failedOver({ kind: 'response', status: response.status })) return;
+            }
+            const upstream = cloneMessage(response);
+            shiftHeader(upstream, 'via');
+            this.#respond(tx, upstream);
+            if (response.status < 200) {
+              if (isInvite) this.#restartTimerC(context, timedOut);
+              if (context.cancelRequested) this.#sendCancel(context);
+              return;
+            }
+            resolve({ status: response.status, response });
+          },
+          onTimeout: () => {
+            this.#stopTimerC(context);
+            timedOut();
+          },
+          onTransportError: (err) => {
+            this.#stopTimerC(context);
+            this.#options.logger?.debug({ err: err.message }, 'forwarding failed');
+            if (failedOver({ kind: 'transport-error' })) return;
+            if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 503, { reason: 'Next Hop Unreachable', toTag: randomTag() }));
+            resolve({ status: 503 });
+          },
+        });
+        if (isInvite) this.#restartTimerC(context, timedOut);
       };
-      const isInvite = forwarded.method === 'INVITE';
-      context.client = this.#layer.startClient(forwarded, destination, {
-        onResponse: (response) => {
-          if (response.status === 100) return;
-          const upstream = cloneMessage(response);
-          shiftHeader(upstream, 'via');
-          this.#respond(tx, upstream);
-          if (response.status < 200) {
-            if (isInvite) this.#restartTimerC(context, timedOut);
-            if (context.cancelRequested) this.#sendCancel(context);
-            return;
-          }
-          this.#stopTimerC(context);
-          resolve({ status: response.status, response });
-        },
-        onTimeout: () => {
-          this.#stopTimerC(context);
-          timedOut();
-        },
-        onTransportError: (err) => {
-          this.#stopTimerC(context);
-          this.#options.logger?.debug({ err: err.message }, 'forwarding failed');
-          if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 503, { reason: 'Next Hop Unreachable', toTag: randomTag() }));
-          resolve({ status: 503 });
-        },
-      });
-      if (isInvite) this.#restartTimerC(context, timedOut);
+      attempt(first, failover?.targets ?? []);
     });
   }
 
@@ -616,6 +640,10 @@ export class SipProxy {
 }
 
 const RESPONSE_START = Buffer.from('SIP/2.0 ');
+
+function addressOfTarget(target: ProxyTarget): SipAddress {
+  return { transport: target.transport ?? 'udp', address: target.host, port: target.port };
+}
 
 function isResponseStart(data: Buffer): boolean {
   return data.length >= RESPONSE_START.length && data.compare(RESPONSE_START, 0, RESPONSE_START.length, 0, RESPONSE_START.length) === 0;
