@@ -41,14 +41,14 @@ import { parseMessage } from './parser.ts';
 import type { SipParseError } from './parse-error.ts';
 import { IncomingRequest, ServerResponse, type ForwardFailure, type ProxyOutcome, type ProxyRequestOptions, type ProxyTarget } from './request-context.ts';
 import { buildResponse } from './response-builder.ts';
-import { destinationOfUri, isOwnVia, nextHop, popOwnRoutes, topRouteIsOwn, type LocalIdentity } from './routing.ts';
+import { destinationOfUri, isOwnUri, isOwnVia, nextHop, ownRouteUsers, popOwnRoutes, topRouteIsOwn, type LocalIdentity } from './routing.ts';
 import { serializeMessage } from './serializer.ts';
 import { DEFAULT_TIMERS, TransactionLayer, type ClientTransaction, type ServerTransaction, type TimerSettings } from './transaction.ts';
 import { StreamTransport, type FramingProblem, type TlsSettings } from './transport-tcp.ts';
 import type { ConnectionRefusal } from './limits-connections.ts';
 import { UdpTransport } from './transport-udp.ts';
 import { viaTransportToken, type SipAddress, type SipTransport, type TransportProtocol } from './transport.ts';
-import { tryParseUri } from './uri.ts';
+import { tryParseUri, type SipUri } from './uri.ts';
 import { BRANCH_MAGIC_COOKIE, newBranch, parseVia, responseTarget, serializeVia, stampReceived } from './via.ts';
 
 export interface SipProxyOptions {
@@ -83,7 +83,18 @@ export interface SipProxyOptions {
    * header changes: the edge removes what a phone may not tell the PBX (sanitise.ts).
    */
   filterForwarded?: (forwarded: SipRequest, source: SipAddress, inDialog: boolean) => void;
+  /**
+   * An in-dialog request whose Routes to us carry user parts (flow tokens the edge wrote into its
+   * Record-Route): a phone's flow to deliver it on, an answer to refuse it with, or undefined to
+   * route it as usual (the next Route, else the Request-URI).
+   */
+  inDialogFlow?: (req: IncomingRequest, routeUsers: string[]) => InDialogFlowRoute | undefined;
 }
+
+/** Where an in-dialog request goes instead of its next hop (see SipProxyOptions.inDialogFlow). */
+export type InDialogFlowRoute =
+  | { destination: SipAddress; connection?: number }
+  | { status: number; reason: string };
 
 export type RequestHandler = (req: IncomingRequest, res: ServerResponse) => void | Promise<void>;
 
@@ -130,6 +141,8 @@ export class SipProxy {
    * source object, so the object stands for the connection and is forgotten with it.
    */
   readonly #connectionIds = new WeakMap<SipAddress, number>();
+  /** Destinations that are a phone's TCP/TLS flow → the source object of that very connection. */
+  readonly #flowConnections = new WeakMap<SipAddress, SipAddress>();
   #nextConnectionId = 1;
   readonly #runningTimerC = new Set<NodeJS.Timeout>();
   #identity: LocalIdentity = { hosts: new Set(), ports: new Set() };
@@ -258,6 +271,11 @@ export class SipProxy {
   /** Sends a message outside any transaction (ACK for 2xx, 2xx retransmissions). */
   sendStateless(message: SipMessage, destination: SipAddress): Promise<void> {
     return this.#send(message, destination);
+  }
+
+  /** Whether a URI names this proxy (one of its hosts and ports). */
+  isOwnUri(uri: SipUri): boolean {
+    return isOwnUri(uri, this.#identity);
   }
 
   registerDialog(callId: string, localTag: string, endpoint: LocalDialogEndpoint): void {
@@ -393,9 +411,12 @@ export class SipProxy {
     if (dialog) return dialog.receiveAck(ack);
     if (topRouteIsOwn(ack, this.#identity)) {
       const forwarded = cloneMessage(ack);
+      const users = ownRouteUsers(forwarded, this.#identity);
       popOwnRoutes(forwarded, this.#identity);
       this.#options.filterForwarded?.(forwarded, source, true);
-      const hop = nextHop(forwarded, tryParseUri);
+      const flow = users.length > 0 ? this.#options.inDialogFlow?.(new IncomingRequest(ack, source, () => Promise.resolve({ status: 0 }), this.#connectionOf(source)), users) : undefined;
+      if (flow !== undefined && 'status' in flow) return;
+      const hop = flow ? this.#flowDestination(flow.destination, flow.connection) : nextHop(forwarded, tryParseUri);
       if (hop) this.#forwardStatelessAck(forwarded, hop);
       return;
     }
@@ -491,14 +512,33 @@ export class SipProxy {
 
   #forwardInDialog(req: IncomingRequest, tx: ServerTransaction): Promise<ProxyOutcome> {
     const forwarded = cloneMessage(req.message);
+    const users = ownRouteUsers(forwarded, this.#identity);
     popOwnRoutes(forwarded, this.#identity);
     this.#options.filterForwarded?.(forwarded, req.source, true);
-    const hop = nextHop(forwarded, tryParseUri);
-    if (hop === undefined) {
-      this.#respond(tx, buildResponse(req.message, 400, { reason: 'Bad Route' }));
-      return Promise.resolve({ status: 400 });
-    }
+    const flow = users.length > 0 ? this.#options.inDialogFlow?.(req, users) : undefined;
+    const answer = (status: number, reason: string): Promise<ProxyOutcome> => {
+      this.#respond(tx, buildResponse(req.message, status, { reason }));
+      return Promise.resolve({ status });
+    };
+    if (flow !== undefined && 'status' in flow) return answer(flow.status, flow.reason);
+    const hop = flow ? this.#flowDestination(flow.destination, flow.connection) : nextHop(forwarded, tryParseUri);
+    if (hop === undefined) return flow ? answer(430, 'Flow Failed') : answer(400, 'Bad Route');
     return this.#forwardPrepared(req, tx, forwarded, hop, false);
+  }
+
+  /**
+   * A destination on a phone's flow: over UDP any datagram from our listening socket reaches it;
+   * over TCP or TLS only the connection numbered `connection` is the flow. Undefined once that
+   * connection has closed (RFC 5626: the flow failed; a new connection would reach nobody).
+   */
+  #flowDestination(destination: SipAddress, connection: number | undefined): SipAddress | undefined {
+    if (destination.transport === 'udp') return this.#transports.has('udp') ? destination : undefined;
+    const transport = this.#transports.get(destination.transport);
+    const source = transport instanceof StreamTransport ? transport.openConnectionSource(destination) : undefined;
+    if (source === undefined || connection === undefined || this.#connectionIds.get(source) !== connection) return undefined;
+    const flow: SipAddress = { ...destination };
+    this.#flowConnections.set(flow, source);
+    return flow;
   }
 
   #forward(req: IncomingRequest, tx: ServerTransaction, options: ProxyRequestOptions): Promise<ProxyOutcome> {
@@ -509,8 +549,14 @@ export class SipProxy {
     for (const name of options.headers?.remove ?? []) removeHeader(forwarded, name);
     for (const [name, value] of options.headers?.add ?? []) appendHeader(forwarded, name, value);
     const recordRoute = options.recordRoute ?? (DIALOG_CREATING.has(req.method) && !req.inDialog);
+    let first: SipAddress | undefined = addressOfTarget(options.destination);
+    if (options.flowConnection !== undefined) first = this.#flowDestination(first, options.flowConnection);
+    if (first === undefined) {
+      if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 430, { reason: 'Flow Failed', toTag: randomTag() }));
+      return Promise.resolve({ status: 430 });
+    }
     const failover = options.alternatives?.length && options.tryNext ? { targets: options.alternatives.map(addressOfTarget), tryNext: options.tryNext } : undefined;
-    return this.#forwardPrepared(req, tx, forwarded, addressOfTarget(options.destination), recordRoute, failover);
+    return this.#forwardPrepared(req, tx, forwarded, first, recordRoute, options, failover);
   }
 
   #forwardPrepared(
@@ -519,6 +565,7 @@ export class SipProxy {
     base: SipRequest,
     first: SipAddress,
     recordRoute: boolean,
+    { recordRouteUser, rewriteResponse }: Pick<ProxyRequestOptions, 'recordRouteUser' | 'rewriteResponse'> = {},
     failover?: { targets: SipAddress[]; tryNext: (failure: ForwardFailure) => boolean },
   ): Promise<ProxyOutcome> {
     const fail = (status: number, reason?: string): Promise<ProxyOutcome> => {
@@ -538,7 +585,7 @@ export class SipProxy {
       const attempt = (destination: SipAddress, next: SipAddress[]): void => {
         // Each attempt is a new branch with its own Via and Record-Route (our face may differ).
         const forwarded = next.length > 0 ? cloneMessage(base) : base;
-        if (recordRoute) this.#recordRoute(forwarded, req.source, destination);
+        if (recordRoute) this.#recordRoute(forwarded, req.source, destination, recordRouteUser);
         prependHeader(forwarded, 'via', this.localVia(destination.transport, loopHash, destination));
         const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false, timerC: undefined };
         tx.context = context;
@@ -564,6 +611,7 @@ export class SipProxy {
             }
             const upstream = cloneMessage(response);
             shiftHeader(upstream, 'via');
+            rewriteResponse?.(upstream);
             this.#respond(tx, upstream);
             if (response.status < 200) {
               if (isInvite) this.#restartTimerC(context, timedOut);
@@ -621,10 +669,10 @@ export class SipProxy {
    * Two entries when the two sides reach us differently, by transport or by host (RFC 5658): the
    * top one for the callee, the next for the caller, so each side routes to its own face of us.
    */
-  #recordRoute(forwarded: SipRequest, inbound: SipAddress, outbound: SipAddress): void {
-    const outboundUri = this.localUri(outbound.transport, undefined, ';lr', outbound);
+  #recordRoute(forwarded: SipRequest, inbound: SipAddress, outbound: SipAddress, user?: string): void {
+    const outboundUri = this.localUri(outbound.transport, user, ';lr', outbound);
     if (this.#transports.has(inbound.transport)) {
-      const inboundUri = this.localUri(inbound.transport, undefined, ';lr', inbound);
+      const inboundUri = this.localUri(inbound.transport, user, ';lr', inbound);
       if (inboundUri !== outboundUri) prependHeader(forwarded, 'record-route', `<${inboundUri}>`);
     }
     prependHeader(forwarded, 'record-route', `<${outboundUri}>`);
@@ -641,6 +689,8 @@ export class SipProxy {
     if (transport === undefined) return Promise.reject(new Error(`no ${destination.transport} transport`));
     if (message.kind === 'request') this.#metrics.requestSent?.(methodLabel(message.method));
     else this.#metrics.responseSent?.(message.status);
+    const flowConnection = this.#flowConnections.get(destination);
+    if (flowConnection !== undefined && transport instanceof StreamTransport) return transport.sendOnConnection(flowConnection, serializeMessage(message));
     return transport.send(destination, serializeMessage(message));
   }
 }

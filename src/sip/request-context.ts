@@ -40,6 +40,15 @@ export interface ProxyRequestOptions {
   recordRoute?: boolean;
   /** Replace the Request-URI. */
   requestUri?: string;
+  /**
+   * The destination is a phone's flow over TCP or TLS: send on the connection the proxy numbered
+   * so (IncomingRequest.connection), never on a new one; 430 Flow Failed once it has closed.
+   */
+  flowConnection?: number;
+  /** User part of the Record-Route entries added (a flow token), so in-dialog requests name the flow too. */
+  recordRouteUser?: string;
+  /** Changes each response (a copy) before it goes back to the sender. */
+  rewriteResponse?: (response: SipResponse) => void;
 }
 
 /** How forwarding ended: the final status passed upstream (locally made for 408/482/483/503). */
@@ -106,6 +115,8 @@ export class IncomingRequest {
   readonly source: SipAddress;
   /** The flow it arrived on (see flowKey): what a REGISTER proved, and what proves a later request. */
   readonly flow: string;
+  /** The proxy's number for the TCP or TLS connection it came on; undefined for UDP. */
+  readonly connection: number | undefined;
   readonly #forwarder: Forwarder;
   readonly #cancelListeners: Array<() => void> = [];
   #cancelled = false;
@@ -115,6 +126,7 @@ export class IncomingRequest {
     this.message = message;
     this.source = source;
     this.flow = flowKey(source, connection);
+    this.connection = connection;
     this.#forwarder = forwarder;
   }
 
