@@ -6,7 +6,7 @@ import { EDGE_FIELD_MANAGER } from '../api/labels.ts';
 import { loadPrompts, type PromptSet } from '../media/prompts.ts';
 import { EventRecorder, KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
 import { cloneMessage, getHeader, type SipResponse } from '../sip/message.ts';
-import { SipProxy } from '../sip/proxy.ts';
+import { SipProxy, type InDialogFlowRoute } from '../sip/proxy.ts';
 import type { IncomingRequest, ProxyRequestOptions, ServerResponse } from '../sip/request-context.ts';
 import { assertedIdentity, requestUriInDomain, stripPhoneClaims } from '../sip/sanitise.ts';
 import type { TimerSettings } from '../sip/transaction.ts';
@@ -32,6 +32,8 @@ import { ProvisioningCatalog } from './provisioning-catalog.ts';
 import { provisioningSource } from './provisioning-source.ts';
 import { ProxyAuthenticator } from './proxy-auth.ts';
 import { PhoneFlows } from './phone-flows.ts';
+import { forwardToReplica, inDialogReplicaHop } from './replica-forwarding.ts';
+import { replicaAddress, ReplicaPeers } from './replica-peers.ts';
 import { registerChanges, restoreContacts, type ContactRewrite } from './register-rewrite.ts';
 import { bindingFromResponse, isRemoval, RegistrationTable } from './registrations.ts';
 import { Resyncer } from './resync.ts';
@@ -69,7 +71,7 @@ export interface EdgeOptions {
   ivrCallLimits?: IvrCallLimits;
   /**
    * Key of the flow tokens this edge writes into the registrations it passes to the PBX (Path or
-   * Contact); all replicas of a pool must share it. Default: 32 random bytes for this process.
+   * Contact). Default: 32 random bytes for this process; replicas need not share it (flow-token.ts).
    */
   flowTokenKey?: Buffer;
   /**
@@ -78,7 +80,7 @@ export interface EdgeOptions {
    * advertised host) and the SIP port.
    */
   replicaAddress?: string;
-  /** Passes a request for a flow another replica holds to that replica; default: 430 Flow Failed. */
+  /** Passes a request for a flow another replica holds to that replica; default: to a ready peer (replica-forwarding.ts). */
   forwardToReplica?: ForwardToReplica;
 }
 
@@ -146,8 +148,11 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const prompts = opts.prompts ?? (await loadPrompts());
   const tokens = new FlowTokens(opts.flowTokenKey ?? randomBytes(32));
   // The SIP port is known once listening (0 in tests picks one).
-  const replica = () => opts.replicaAddress ?? `${host === '0.0.0.0' || host === '::' ? advertisedHost : host}:${proxy.address('udp').port}`;
+  const replica = (): string => opts.replicaAddress ?? `${host === '0.0.0.0' || host === '::' ? advertisedHost : host}:${proxy.address('udp').port}`;
   let phoneFlows: PhoneFlows | undefined;
+  // The other replicas of the pool: the only addresses a request for another's flow goes to.
+  const peers = new ReplicaPeers(client, { namespace: opts.namespace, pool: opts.pool, logger });
+  const ownHost = (): string => replicaAddress(replica(), 'udp')?.address ?? host;
   const proxy = new SipProxy({
     host,
     advertisedHost,
@@ -158,20 +163,25 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     metrics: metrics.sipHook(),
     logger,
     // The PBX carries every phone's calls: limiting it per source would drop real traffic.
-    rateLimitExempt: (address) => pbxAddresses.matches(view.pool()?.spec.pbx.host, address),
+    rateLimitExempt: (address) => pbxAddresses.matches(view.pool()?.spec.pbx.host, address) || peers.isPeerAddress(address),
     // Whatever the handler decides, a phone's identity claims and routes never reach the PBX.
     filterForwarded: (forwarded, source, inDialog) => {
       const pool = view.pool();
-      if (pool && isFromPbx(pbxAddresses, pool.spec.pbx, source)) return;
+      if (pool && (isFromPbx(pbxAddresses, pool.spec.pbx, source) || peers.isPeerAddress(source.address))) return;
       stripPhoneClaims(forwarded, { poolHeaders: pool ? [pool.spec.emergency.callerIdHeader] : [], inDialog });
     },
-    inDialogFlow: (req, routeUsers) => phoneFlows?.inDialogFlow(req, routeUsers),
+    inDialogFlow: (req, routeUsers): InDialogFlowRoute | undefined => {
+      const pool = view.pool();
+      const hop = pool && isFromPbx(pbxAddresses, pool.spec.pbx, req.source) ? inDialogReplicaHop(routeUsers, tokens, replica(), peers, req.source.transport, ownHost()) : undefined;
+      if (hop) return 'to' in hop ? hop.to : hop;
+      return phoneFlows?.inDialogFlow(req, routeUsers);
+    },
     ...(opts.sipTimers ? { timers: opts.sipTimers } : {}),
   });
-  phoneFlows = new PhoneFlows({ proxy, tokens, replica, view, registrations, pbxAddresses });
+  phoneFlows = new PhoneFlows({ proxy, tokens, replica, view, registrations, pbxAddresses, isPeer: (address) => peers.isPeerAddress(address) });
   const flows = phoneFlows;
   const deliverHere = flows.deliverHere.bind(flows);
-  new Resyncer({ proxy, view, registrations, status, metrics, logins, logger });
+  new Resyncer({ proxy, view, registrations, status, metrics, logins, logger, replica, readyReplicas: () => peers.list() });
   const attempts = new PinAttempts({ client, namespace: opts.namespace, recorder: new EventRecorder({ client, component: 'hotdesk-edge', logger }), logger });
   const gate = new IvrCallGate(opts.ivrCallLimits);
   const featureDeps: FeatureCallDeps = { proxy, view, client, secrets, status, prompts, metrics, logins, logger, attempts, gate, rtpHost: host, mediaAddress: advertisedHost, ...(opts.rtpPortRange ? { rtpPortRange: opts.rtpPortRange } : {}) };
@@ -224,7 +234,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     logins.registered(device, binding.identity);
     // The PBX accepted the REGISTER and its 2xx goes back on this flow: the flow now proves the desk.
     if (registrations.record({ device, ...binding }, req.flow)) {
-      status.device(device, { registration: { contact: binding.contact, identity: binding.identity, seenAt: new Date().toISOString() } })
+      status.device(device, { registration: { contact: binding.contact, identity: binding.identity, seenAt: new Date().toISOString(), replica: replica() } })
         .catch((err: unknown) => logger.warn({ device, err: String(err) }, 'could not record registration'));
     }
   };
@@ -297,11 +307,13 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       return;
     }
     const fromPbx = isFromPbx(pbxAddresses, pool.spec.pbx, req.source);
-    if (fromPbx && !req.inDialog) {
+    // Another replica passing on the PBX's request for a flow this one holds.
+    const fromReplica = !fromPbx && peers.isPeerAddress(req.source.address);
+    if ((fromPbx || fromReplica) && !req.inDialog) {
       // A request for a phone, naming its flow by the token the edge gave the PBX.
       const found = findFlowToken(req.message, (uri) => proxy.isOwnUri(uri));
       if (found) {
-        await deliverToFlow(req, res, found, { tokens, replica: replica(), deliverHere, ...(opts.forwardToReplica ? { forwardToReplica: opts.forwardToReplica } : {}) });
+        await deliverToFlow(req, res, found, { tokens, replica: replica(), deliverHere, fromReplica, forwardToReplica: opts.forwardToReplica ?? forwardToReplica(peers, ownHost) });
         return;
       }
     }
@@ -386,12 +398,12 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     stopNatKeepalives();
     await http?.close();
     await proxy.close();
-    await Promise.all(view.informers().map((i) => i.stop()));
+    await Promise.all([...view.informers(), peers.informer].map((i) => i.stop()));
     await probe?.close();
   };
   try {
-    for (const inf of view.informers()) inf.start();
-    await Promise.all(view.informers().map((i) => i.waitForSync()));
+    for (const inf of [...view.informers(), peers.informer]) inf.start();
+    await Promise.all([...view.informers(), peers.informer].map((i) => i.waitForSync()));
     await proxy.listen();
     stopNatKeepalives = startNatKeepalives({ proxy, flows: () => registrations.udpFlows(), intervalSeconds: opts.natKeepaliveSeconds ?? DEFAULT_NAT_KEEPALIVE_SECONDS, counter: metrics.natKeepalives, logger });
 

@@ -37,10 +37,11 @@ export function findFlowToken(request: SipRequest, isOwn: (uri: SipUri) => boole
 }
 
 /**
- * Passes a request for a flow another replica holds to that replica. Helper "replicas" supplies
- * the real one; the default answers 430 Flow Failed, so the PBX tries the phone's other bindings.
+ * Passes a request for a flow another replica holds to that replica (replica-forwarding.ts); the
+ * default answers 430 Flow Failed, so the PBX tries the phone's other bindings. `replica` is read
+ * from the token unverified: each replica has its own key, so only the one named can verify it.
  */
-export type ForwardToReplica = (req: IncomingRequest, res: ServerResponse, flow: FlowAddress, found: FoundToken) => Promise<void>;
+export type ForwardToReplica = (req: IncomingRequest, res: ServerResponse, replica: string, found: FoundToken) => Promise<void>;
 
 export const answerFlowFailed: ForwardToReplica = async (_req, res) => {
   res.send(430, { reason: 'Flow Failed' });
@@ -51,18 +52,28 @@ export interface FlowDeliveryOptions {
   /** This replica's own name in tokens (its in-cluster SIP `host:port`). */
   replica: string;
   forwardToReplica?: ForwardToReplica;
+  /** The request came from another replica, which passed it here: it is never passed on again. */
+  fromReplica?: boolean;
   /** Delivers a request whose flow this replica holds (policy, then the phone's flow). */
   deliverHere: (req: IncomingRequest, res: ServerResponse, flow: FlowAddress, found: FoundToken) => Promise<void>;
 }
 
 /** Routes a request that carries a flow token: refused when the token is not ours, else to its replica. */
 export async function deliverToFlow(req: IncomingRequest, res: ServerResponse, found: FoundToken, opts: FlowDeliveryOptions): Promise<void> {
+  const named = opts.tokens.replicaOf(found.token);
+  if (named !== undefined && named !== opts.replica) {
+    // One hop at most between replicas: a replica passes on only what the PBX sent it.
+    if (opts.fromReplica) {
+      res.send(430, { reason: 'Flow Failed' });
+      return;
+    }
+    return (opts.forwardToReplica ?? answerFlowFailed)(req, res, named, found);
+  }
   const flow = opts.tokens.decode(found.token);
   // Garbled, forged, or made before this edge restarted with a new key: nothing is sent anywhere.
   if (flow === undefined) {
     res.send(404, { reason: 'Unknown Flow' });
     return;
   }
-  if (flow.replica !== opts.replica) return (opts.forwardToReplica ?? answerFlowFailed)(req, res, flow, found);
   return opts.deliverHere(req, res, flow, found);
 }

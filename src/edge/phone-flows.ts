@@ -23,6 +23,8 @@ export interface PhoneFlowsDeps {
   view: PoolView;
   registrations: RegistrationTable;
   pbxAddresses: HostAddresses;
+  /** Whether an address is another replica of the pool, passing on the PBX's requests (replica-forwarding.ts). */
+  isPeer?: (address: string) => boolean;
 }
 
 /** The key registrations.ts files a flow under, for the flow a token names. */
@@ -105,12 +107,13 @@ export class PhoneFlows {
   /** SipProxyOptions.inDialogFlow: where an in-dialog request from the PBX for a phone goes. */
   inDialogFlow(req: IncomingRequest, routeUsers: string[]): InDialogFlowRoute | undefined {
     const pool = this.#deps.view.pool();
-    if (!pool || !this.#deps.pbxAddresses.matches(pool.spec.pbx.host, req.source.address)) return undefined;
+    const fromPbxSide = pool !== undefined && (this.#deps.pbxAddresses.matches(pool.spec.pbx.host, req.source.address) || this.#deps.isPeer?.(req.source.address) === true);
+    if (!fromPbxSide) return undefined;
     for (const user of routeUsers) {
       const flow = this.#deps.tokens.decode(user);
       if (flow === undefined) continue;
       if (!inDialogTowardsPhone(true, req.flow, flow)) return undefined;
-      // Another replica's flow: helper "replicas" passes these on; until then the flow is out of reach.
+      // Another replica's flow that was passed here after all: this one cannot reach it.
       if (flow.replica !== this.#deps.replica()) return { status: 430, reason: 'Flow Failed' };
       return { destination: { transport: flow.transport, address: flow.address, port: flow.port }, ...(flow.connection !== undefined ? { connection: flow.connection } : {}) };
     }

@@ -94,7 +94,19 @@ export interface SipProxyOptions {
 /** Where an in-dialog request goes instead of its next hop (see SipProxyOptions.inDialogFlow). */
 export type InDialogFlowRoute =
   | { destination: SipAddress; connection?: number }
-  | { status: number; reason: string };
+  | { status: number; reason: string }
+  | ToReplica;
+
+/**
+ * Another replica of ours holds the flow: the request goes there with its Routes untouched (that
+ * replica pops them and reads the token itself), without a Record-Route of ours, and with `viaHost`
+ * (this replica's own address) in our Via, since the replicas share the advertised host and a Via
+ * naming it would look like the peer's own and trip its loop detection.
+ */
+export interface ToReplica {
+  replica: SipAddress;
+  viaHost: string;
+}
 
 export type RequestHandler = (req: IncomingRequest, res: ServerResponse) => void | Promise<void>;
 
@@ -416,6 +428,7 @@ export class SipProxy {
       this.#options.filterForwarded?.(forwarded, source, true);
       const flow = users.length > 0 ? this.#options.inDialogFlow?.(new IncomingRequest(ack, source, () => Promise.resolve({ status: 0 }), this.#connectionOf(source)), users) : undefined;
       if (flow !== undefined && 'status' in flow) return;
+      if (flow !== undefined && 'replica' in flow) return this.#ackToReplica(ack, source, flow);
       const hop = flow ? this.#flowDestination(flow.destination, flow.connection) : nextHop(forwarded, tryParseUri);
       if (hop) this.#forwardStatelessAck(forwarded, hop);
       return;
@@ -434,14 +447,14 @@ export class SipProxy {
   }
 
   /** ACK for a 2xx is end to end (RFC 3261 §13.2.2.4): forward it without a transaction. */
-  #forwardStatelessAck(ack: SipRequest, destination: SipAddress): void {
+  #forwardStatelessAck(ack: SipRequest, destination: SipAddress, viaHost?: string): void {
     const mf = decrementMaxForwards(getHeader(ack, 'max-forwards'));
     if (!mf.ok || !this.#transports.has(destination.transport)) return;
     setHeader(ack, 'max-forwards', String(mf.value));
     // Deterministic branch so a retransmitted ACK gets the same one (stateless forwarding).
     const incoming = getHeader(ack, 'via') ?? '';
     const branch = BRANCH_MAGIC_COOKIE + createHash('sha1').update(incoming).digest('hex').slice(0, 20);
-    const via = serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(destination.transport), host: this.hostFor(destination), port: this.address(destination.transport).port, params: { branch, rport: null } });
+    const via = this.#viaWithHost(destination.transport, viaHost ?? this.hostFor(destination), branch);
     prependHeader(ack, 'via', via);
     this.#send(ack, destination).catch(() => {});
   }
@@ -521,6 +534,7 @@ export class SipProxy {
       return Promise.resolve({ status });
     };
     if (flow !== undefined && 'status' in flow) return answer(flow.status, flow.reason);
+    if (flow !== undefined && 'replica' in flow) return this.#forwardToReplica(req, tx, flow);
     const hop = flow ? this.#flowDestination(flow.destination, flow.connection) : nextHop(forwarded, tryParseUri);
     if (hop === undefined) return flow ? answer(430, 'Flow Failed') : answer(400, 'Bad Route');
     return this.#forwardPrepared(req, tx, forwarded, hop, false);
@@ -543,7 +557,7 @@ export class SipProxy {
 
   #forward(req: IncomingRequest, tx: ServerTransaction, options: ProxyRequestOptions): Promise<ProxyOutcome> {
     const forwarded = cloneMessage(req.message);
-    popOwnRoutes(forwarded, this.#identity);
+    if (!options.keepOwnRoutes) popOwnRoutes(forwarded, this.#identity);
     this.#options.filterForwarded?.(forwarded, req.source, req.inDialog);
     if (options.requestUri !== undefined) forwarded.uri = options.requestUri;
     for (const name of options.headers?.remove ?? []) removeHeader(forwarded, name);
@@ -565,7 +579,7 @@ export class SipProxy {
     base: SipRequest,
     first: SipAddress,
     recordRoute: boolean,
-    { recordRouteUser, rewriteResponse }: Pick<ProxyRequestOptions, 'recordRouteUser' | 'rewriteResponse'> = {},
+    { recordRouteUser, rewriteResponse, viaHost }: Pick<ProxyRequestOptions, 'recordRouteUser' | 'rewriteResponse' | 'viaHost'> = {},
     failover?: { targets: SipAddress[]; tryNext: (failure: ForwardFailure) => boolean },
   ): Promise<ProxyOutcome> {
     const fail = (status: number, reason?: string): Promise<ProxyOutcome> => {
@@ -586,7 +600,7 @@ export class SipProxy {
         // Each attempt is a new branch with its own Via and Record-Route (our face may differ).
         const forwarded = next.length > 0 ? cloneMessage(base) : base;
         if (recordRoute) this.#recordRoute(forwarded, req.source, destination, recordRouteUser);
-        prependHeader(forwarded, 'via', this.localVia(destination.transport, loopHash, destination));
+        prependHeader(forwarded, 'via', viaHost === undefined ? this.localVia(destination.transport, loopHash, destination) : this.#viaWithHost(destination.transport, viaHost, newBranch(loopHash)));
         const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false, timerC: undefined };
         tx.context = context;
         /** True when the failure was handed to the next target. */
@@ -676,6 +690,24 @@ export class SipProxy {
       if (inboundUri !== outboundUri) prependHeader(forwarded, 'record-route', `<${inboundUri}>`);
     }
     prependHeader(forwarded, 'record-route', `<${outboundUri}>`);
+  }
+
+  /** An in-dialog request for a flow another replica holds (ToReplica): its Routes go along untouched. */
+  #forwardToReplica(req: IncomingRequest, tx: ServerTransaction, to: ToReplica): Promise<ProxyOutcome> {
+    const forwarded = cloneMessage(req.message);
+    this.#options.filterForwarded?.(forwarded, req.source, true);
+    return this.#forwardPrepared(req, tx, forwarded, to.replica, false, { viaHost: to.viaHost });
+  }
+
+  /** The ACK of such a dialog's 2xx, statelessly, the same way. */
+  #ackToReplica(ack: SipRequest, source: SipAddress, to: ToReplica): void {
+    const forwarded = cloneMessage(ack);
+    this.#options.filterForwarded?.(forwarded, source, true);
+    this.#forwardStatelessAck(forwarded, to.replica, to.viaHost);
+  }
+
+  #viaWithHost(protocol: TransportProtocol, host: string, branch: string): string {
+    return serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(protocol), host, port: this.address(protocol).port, params: { branch, rport: null } });
   }
 
   // ---- send path -----------------------------------------------------------------------------

@@ -49,6 +49,13 @@ export interface ProxyRequestOptions {
   recordRouteUser?: string;
   /** Changes each response (a copy) before it goes back to the sender. */
   rewriteResponse?: (response: SipResponse) => void;
+  /**
+   * Leave the Routes that name us in place: the destination is another replica of ours, which
+   * shares our advertised address and reads its own flow token from them.
+   */
+  keepOwnRoutes?: boolean;
+  /** The host of the Via we add, when not the advertised one (towards another replica: our pod address). */
+  viaHost?: string;
 }
 
 /** How forwarding ended: the final status passed upstream (locally made for 408/482/483/503). */
