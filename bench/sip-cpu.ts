@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { startControlPlane } from '../src/envtest/controlplane.ts';
 import { EdgeProcess } from './edge-process.ts';
 import { createPool, EDGE_POOL } from './edge-fleet.ts';
@@ -7,14 +8,15 @@ import { ForwardingProxy, freeUdpPort, Kamailio, Sipp, type SippResult } from '.
 
 /**
  * (a) CPU per forwarded call: INVITE/180/200/ACK/BYE/200 from a SIPp UAC through a proxy to a SIPp
- * UAS; the edge, then Kamailio as a stateful record-routing proxy, same call count and rate.
+ * UAS; the edge, then Kamailio as a stateful record-routing proxy, then Kamailio doing the NAT
+ * work the edge does too (force_rport, fix_nated_contact), same call count and rate.
  * CPU-seconds from /proc (Kamailio: every process of its tree).
  *
  * The UAC and the UAS send from different loopback addresses (127.0.0.2, 127.0.0.3), as a phone
  * and a PBX would: the edge's per-source rate limit (200 messages/s) counts each on its own. The
  * edge is measured at `--rate` (default 50 calls/s: 150 messages/s from each side); at 200 calls/s
  * it drops the PBX's answers (see bench/README.md). `--core-rate` (default 200) then compares the
- * same SIP core without the limit (src/sip/forwarding-proxy-main.ts) with Kamailio.
+ * same SIP core without the limit (src/sip/forwarding-proxy-main.ts) with both Kamailios.
  */
 const log = (msg: string) => process.stderr.write(`[bench sip-cpu ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const UAC_HOST = '127.0.0.2';
@@ -52,64 +54,70 @@ export async function runSipCpuBenchmark(): Promise<void> {
   const kamailioChildren = intOption('kamailio-children', 4);
   const profileDir = stringOption('cpu-prof-dir', undefined);
   const edgeAtCoreRate = flagOption('edge-at-core-rate');
-  log(`${calls} calls at ${rate}/s through the edge and Kamailio; at ${coreRate}/s through the SIP core and Kamailio (${warmup} warm-up calls each first)`);
+  log(`${calls} calls at ${rate}/s through the edge and both Kamailio configurations; at ${coreRate}/s through the SIP core and both Kamailio configurations (${warmup} warm-up calls each first)`);
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(', ');
 
   const plane = await startControlPlane();
   const uas = await Sipp.start(['-sn', 'uas', '-timeout', '7200s'], UAS_HOST);
   const upstream = `${UAS_HOST}:${uas.port}`;
   let edge: EdgeProcess | undefined;
   let kamailio: Kamailio | undefined;
+  let kamailioNat: Kamailio | undefined;
   let core: ForwardingProxy | undefined;
   try {
     const ns = 'bench-sip-cpu';
     await createPool(plane.kubeConfig, ns, { host: UAS_HOST, port: uas.port });
     edge = await EdgeProcess.start({ kubeconfigPath: plane.kubeconfigPath, namespace: ns, pool: EDGE_POOL, ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) }, await freeUdpPort());
     kamailio = await Kamailio.start({ upstream, children: kamailioChildren });
+    kamailioNat = await Kamailio.start({ upstream, children: kamailioChildren, config: 'kamailio-nat-proxy.cfg' });
     core = await ForwardingProxy.start(upstream);
     const edgePid = edge.pid;
     const corePid = core.pid;
     const k = kamailio;
+    const kn = kamailioNat;
     const targets = {
       // The edge with its provisioning workers, as Kamailio with all its children.
-      edge: { target: `127.0.0.1:${edge.sipPort}`, cpu: () => treeCpuSeconds(edgePid) },
-      kamailio: { target: `127.0.0.1:${kamailio.port}`, cpu: () => k.cpuSeconds() },
-      core: { target: `127.0.0.1:${core.port}`, cpu: () => cpuSeconds(corePid) },
+      edge: { name: 'edge (src/cmd/edge.ts)', target: `127.0.0.1:${edge.sipPort}`, cpu: () => treeCpuSeconds(edgePid) },
+      kamailio: { name: 'kamailio (tm + rr)', target: `127.0.0.1:${kamailio.port}`, cpu: () => k.cpuSeconds() },
+      kamailioNat: { name: 'kamailio (tm + rr + nathelper)', target: `127.0.0.1:${kamailioNat.port}`, cpu: () => kn.cpuSeconds() },
+      core: { name: 'SIP core (forwarding-proxy-main.ts)', target: `127.0.0.1:${core.port}`, cpu: () => cpuSeconds(corePid) },
     };
+    type Target = (typeof targets)[keyof typeof targets];
+    const through = (t: Target, atRate: number, count: number, label = t.name) => callsThrough(label, t.target, atRate, count, t.cpu);
     if (warmup > 0) {
-      for (const [name, t] of Object.entries(targets)) await callsThrough(`${name} warm-up`, t.target, rate, warmup, t.cpu);
+      for (const t of Object.values(targets)) await through(t, rate, warmup, `${t.name} warm-up`);
     }
-    const runs: ProxyRun[] = [];
-    runs.push(await callsThrough('edge (src/cmd/edge.ts)', targets.edge.target, rate, calls, targets.edge.cpu));
-    runs.push(await callsThrough('kamailio (tm + rr)', targets.kamailio.target, rate, calls, targets.kamailio.cpu));
-    if (coreRate > 0) {
-      runs.push(await callsThrough('SIP core (forwarding-proxy-main.ts)', targets.core.target, coreRate, calls, targets.core.cpu));
-      runs.push(await callsThrough('kamailio (tm + rr)', targets.kamailio.target, coreRate, calls, targets.kamailio.cpu));
-      if (edgeAtCoreRate) runs.push(await callsThrough('edge (src/cmd/edge.ts)', targets.edge.target, coreRate, calls, targets.edge.cpu));
-    }
+    const atRate = { edge: await through(targets.edge, rate, calls), kamailio: await through(targets.kamailio, rate, calls), kamailioNat: await through(targets.kamailioNat, rate, calls) };
+    const atCoreRate = coreRate > 0
+      ? { core: await through(targets.core, coreRate, calls), kamailio: await through(targets.kamailio, coreRate, calls), kamailioNat: await through(targets.kamailioNat, coreRate, calls), edge: edgeAtCoreRate ? await through(targets.edge, coreRate, calls) : undefined }
+      : undefined;
+    const runs: ProxyRun[] = [atRate.edge, atRate.kamailio, atRate.kamailioNat, ...(atCoreRate ? [atCoreRate.core, atCoreRate.kamailio, atCoreRate.kamailioNat, ...(atCoreRate.edge ? [atCoreRate.edge] : [])] : [])];
 
     const row = (r: ProxyRun) =>
       `| ${r.rate} | ${r.name} | ${r.calls.successful} | ${r.calls.failed} | ${r.wallSeconds.toFixed(1)} | ${r.cpuSeconds.toFixed(2)} | ${perThousand(r).toFixed(3)} |`;
-    const ratio = (a: ProxyRun | undefined, b: ProxyRun | undefined) => (a && b ? perThousand(a) / perThousand(b) : Number.NaN);
-    const edgeRatio = ratio(runs[0], runs[1]);
-    const coreRatio = ratio(runs[2], runs[3]);
+    const ratio = (a: ProxyRun, b: ProxyRun) => perThousand(a) / perThousand(b);
+    const verdict = (x: number) => `target ≤ 3: ${x <= 3 ? 'met' : 'missed'}`;
+    const edgeRatio = ratio(atRate.edge, atRate.kamailio);
+    const edgeNatRatio = ratio(atRate.edge, atRate.kamailioNat);
     process.stdout.write([
       '',
       `### sip-cpu (${new Date().toISOString().slice(0, 10)})`,
       '',
-      `Machine: ${machineDescription()}. ${calls} calls per row (INVITE/180/200/ACK/BYE/200 over UDP, SIPp uac on ${UAC_HOST} → proxy on 127.0.0.1 → SIPp uas on ${UAS_HOST}), after ${warmup} warm-up calls per proxy.`,
-      `Kamailio 5.6: ${kamailio.processCount()} processes (children=${kamailioChildren}), CPU summed over all of them. Edge: pool with no devices, calls from an unknown From (forwarded untouched), LOG_LEVEL=info.`,
+      `Machine: ${machineDescription()}; load average (1, 5, 15 min) ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(', ')} after. ${calls} calls per row (INVITE/180/200/ACK/BYE/200 over UDP, SIPp uac on ${UAC_HOST} → proxy on 127.0.0.1 → SIPp uas on ${UAS_HOST}), after ${warmup} warm-up calls per proxy.`,
+      `Kamailio 5.6, each configuration ${kamailio.processCount()} processes (children=${kamailioChildren}), CPU summed over all of them: tm + rr is bench/fixtures/kamailio-proxy.cfg; tm + rr + nathelper is bench/fixtures/kamailio-nat-proxy.cfg (force_rport on every request, fix_nated_contact on INVITEs and their 1xx/2xx answers, record_route, t_relay). Edge: pool with no devices, calls from an unknown From (forwarded untouched), LOG_LEVEL=info, CPU summed over its SIP process and provisioning workers.`,
       '',
       '| calls/s | proxy | successful calls | failed calls | wall s | CPU s | CPU s per 1,000 calls |',
       '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
       ...runs.map(row),
       '',
-      `Edge / Kamailio at ${rate} calls/s: **${edgeRatio.toFixed(2)}** (target ≤ 3: ${edgeRatio <= 3 ? 'met' : 'missed'}).`,
-      ...(coreRate > 0 ? [`SIP core / Kamailio at ${coreRate} calls/s: **${coreRatio.toFixed(2)}**.`] : []),
+      `Edge ÷ Kamailio (tm + rr + nathelper) at ${rate} calls/s: **${edgeNatRatio.toFixed(2)}** (${verdict(edgeNatRatio)}); edge ÷ Kamailio (tm + rr): **${edgeRatio.toFixed(2)}** (${verdict(edgeRatio)}).`,
+      ...(atCoreRate ? [`SIP core ÷ Kamailio at ${coreRate} calls/s: **${ratio(atCoreRate.core, atCoreRate.kamailioNat).toFixed(2)}** against tm + rr + nathelper, **${ratio(atCoreRate.core, atCoreRate.kamailio).toFixed(2)}** against tm + rr.`] : []),
       '',
     ].join('\n'));
   } finally {
     await edge?.stop().catch(() => undefined);
     await kamailio?.stop().catch(() => undefined);
+    await kamailioNat?.stop().catch(() => undefined);
     await core?.stop().catch(() => undefined);
     uas.kill();
     await plane.stop();
