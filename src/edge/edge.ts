@@ -296,24 +296,39 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     if (!res.finalSent) res.send(500, { reason: 'Edge error' });
   }));
 
-  for (const inf of view.informers()) inf.start();
-  await Promise.all(view.informers().map((i) => i.waitForSync()));
-  await proxy.listen();
-
-  const provisioning = {
-    host,
-    port: opts.httpPort ?? 8080,
-    log: logger,
-    // One key for all of this pod's provisioning processes; the Service keeps a phone on one pod.
-    nonceKey: createSecretKey(randomBytes(32)),
-    onRequest: (result: ProvisioningResult) => metrics.provisioningRequests.inc({ result }),
+  // A start that fails half way (a port taken, say) must not leave watches and sockets behind in a
+  // process that goes on running: tests and the demo start edges in-process.
+  let http: ProvisioningServer | undefined;
+  let probe: ProbeServer | undefined;
+  const stopAll = async () => {
+    await http?.close();
+    await proxy.close();
+    await Promise.all(view.informers().map((i) => i.stop()));
+    await probe?.close();
   };
-  const http: ProvisioningServer = catalog
-    ? await startProvisioningWorkers({ ...provisioning, count: workers, catalog, kubeConfig: opts.kubeConfig, namespace: opts.namespace, pool: opts.pool })
-    : await startProvisioningServer({ ...provisioning, source: provisioningSource((fileName) => view.servedFile(fileName), secrets) });
+  try {
+    for (const inf of view.informers()) inf.start();
+    await Promise.all(view.informers().map((i) => i.waitForSync()));
+    await proxy.listen();
 
-  const probe = new ProbeServer({ registry: runtimeMetrics.registry, ready: () => view.informers().every((i) => i.hasSynced()), host, port: opts.metricsPort ?? 9090 });
-  await probe.listen();
+    const provisioning = {
+      host,
+      port: opts.httpPort ?? 8080,
+      log: logger,
+      // One key for all of this pod's provisioning processes; the Service keeps a phone on one pod.
+      nonceKey: createSecretKey(randomBytes(32)),
+      onRequest: (result: ProvisioningResult) => metrics.provisioningRequests.inc({ result }),
+    };
+    http = catalog
+      ? await startProvisioningWorkers({ ...provisioning, count: workers, catalog, kubeConfig: opts.kubeConfig, namespace: opts.namespace, pool: opts.pool })
+      : await startProvisioningServer({ ...provisioning, source: provisioningSource((fileName) => view.servedFile(fileName), secrets) });
+
+    probe = new ProbeServer({ registry: runtimeMetrics.registry, ready: () => view.informers().every((i) => i.hasSynced()), host, port: opts.metricsPort ?? 9090 });
+    await probe.listen();
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
   logger.info({ sip: proxy.address('udp').port, http: http.port, metrics: probe.port }, 'edge serving');
 
   return {
@@ -321,11 +336,6 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     httpPort: http.port,
     metricsPort: probe.port,
     metrics: runtimeMetrics,
-    stop: async () => {
-      await http.close();
-      await proxy.close();
-      await Promise.all(view.informers().map((i) => i.stop()));
-      await probe.close();
-    },
+    stop: stopAll,
   };
 }

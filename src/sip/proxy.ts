@@ -175,14 +175,20 @@ export class SipProxy {
     };
     const onConnectionRefused = (reason: ConnectionRefusal, source: SipAddress): void => this.#metrics.connectionRefused?.(source.transport, reason);
     const { udpPort = 5060, tcpPort = 5060, tls } = this.#options;
-    if (udpPort !== false) {
-      this.#transports.set('udp', new UdpTransport({ host, port: udpPort, onMessage, onError: (err) => this.#options.logger?.debug({ err }, 'udp socket error') }));
-    }
+    const udp = (port: number) => new UdpTransport({ host, port, onMessage, onError: (err) => this.#options.logger?.debug({ err }, 'udp socket error') });
     const { maxMessageBytes, streamMessageDeadlineMs: messageDeadlineMs, maxConnections, maxConnectionsPerSource } = this.#limits;
     const stream = { host, onMessage, onFramingError, onConnectionRefused, maxMessageBytes, messageDeadlineMs, maxConnections, maxConnectionsPerSource, idleTimeoutMs: this.#options.idleConnectionTimeoutMs };
-    if (tcpPort !== false) this.#transports.set('tcp', new StreamTransport({ ...stream, port: tcpPort }));
+    if (udpPort === 0 && tcpPort === 0) {
+      // "Any free port" for both means one port: phones and Contacts name a single SIP port.
+      const [u, t] = await bindPairOnOnePort(udp, (port) => new StreamTransport({ ...stream, port }));
+      this.#transports.set('udp', u.transport).set('tcp', t.transport);
+      this.#bound.set('udp', u.address).set('tcp', t.address);
+    } else {
+      if (udpPort !== false) this.#transports.set('udp', udp(udpPort));
+      if (tcpPort !== false) this.#transports.set('tcp', new StreamTransport({ ...stream, port: tcpPort }));
+    }
     if (tls) this.#transports.set('tls', new StreamTransport({ ...stream, port: tls.port, tls }));
-    for (const [protocol, transport] of this.#transports) this.#bound.set(protocol, await transport.listen());
+    for (const [protocol, transport] of this.#transports) if (!this.#bound.has(protocol)) this.#bound.set(protocol, await transport.listen());
     const hosts = new Set([this.#advertisedHost.toLowerCase(), host.toLowerCase()]);
     this.#identity = { hosts, ports: new Set([...this.#bound.values()].map((a) => a.port)) };
     return [...this.#bound.values()];
@@ -548,6 +554,24 @@ export class SipProxy {
     if (message.kind === 'request') this.#metrics.requestSent?.(methodLabel(message.method));
     else this.#metrics.responseSent?.(message.status);
     return transport.send(destination, serializeMessage(message));
+  }
+}
+
+/** Binds a UDP socket on a free port, then TCP on the same one; tries again when TCP finds it taken. */
+async function bindPairOnOnePort(
+  udp: (port: number) => SipTransport,
+  tcp: (port: number) => SipTransport,
+): Promise<[{ transport: SipTransport; address: SipAddress }, { transport: SipTransport; address: SipAddress }]> {
+  for (let attempt = 1; ; attempt++) {
+    const u = udp(0);
+    const uAddress = await u.listen();
+    const t = tcp(uAddress.port);
+    try {
+      return [{ transport: u, address: uAddress }, { transport: t, address: await t.listen() }];
+    } catch (err) {
+      await u.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err;
+    }
   }
 }
 
