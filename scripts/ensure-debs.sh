@@ -8,8 +8,10 @@ set -euo pipefail
 # client and openssl makes their throwaway TLS certificate.
 # The one-node cluster (scripts/cluster-up.sh) runs containerd with runc and the CNI plugins;
 # kube-proxy drives iptables and conntrack; the image is built by buildah on a base from mmdebstrap.
+# tcpdump traces the SIP of the NAT topology tests (test/support/nat-topology.ts) for their failure messages.
+# The edge replica tests make a Service address the way kube-proxy does, with iptables and conntrack too.
 PACKAGES=(sip-tester baresip-core kamailio prometheus espeak-ng sox wrk nginx-light procps iproute2 curl openssl
-  containerd runc containernetworking-plugins iptables conntrack buildah mmdebstrap)
+  containerd runc containernetworking-plugins iptables conntrack buildah mmdebstrap tcpdump)
 # Named packages instead of the whole list: `ensure-debs.sh espeak-ng sox` (npm run demo needs only those).
 [ $# -gt 0 ] && PACKAGES=("$@")
 missing=()

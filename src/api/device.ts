@@ -92,6 +92,7 @@ export const deviceStatusSchema = obj({
     contact: str({ description: 'Contact URI of the phone\'s last REGISTER.', maxLength: 512 }),
     identity: str({ description: 'Account the phone registered as (idle identity or occupant\'s extension).', maxLength: 64 }),
     seenAt: dateTime('When the edge last saw the registration.'),
+    replica: str({ description: 'The edge replica holding the phone\'s connection (its pod IP and SIP port); it alone sends the phone check-sync while it is ready.', maxLength: 64 }),
   }, { description: 'The phone\'s registration as the edge sees it.' }),
   lockedUntil: dateTime('Logins at this desk are refused until then after too many wrong PINs.'),
   conditions: conditionsField('Provisioned: the phone\'s configuration is written to its ConfigMap; Registered: the phone is registered; Conflict: an older device holds this one\'s MAC (in the namespace) or idle account (in the pool), so this one is left out until that changes.'),

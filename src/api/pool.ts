@@ -35,6 +35,11 @@ export const pbxSchema = obj({
   rewriteRequestUriHost: bool({
     description: 'Rewrite the host of the Request-URI of requests from phones to pbx.domain (without a port), for a PBX that refuses requests for a foreign domain. Unset: false, the Request-URI goes as the phone wrote it.',
   }),
+  phoneRouting: str({
+    description: 'How the PBX\'s requests (incoming calls, messages) reach a phone through the edge, on the connection the phone registered on. contact: the edge registers its own address with a token naming the phone\'s connection in place of the phone\'s Contact; works with every PBX, including those that ignore Path (3CX-like). path: the phone\'s Contact stays and the edge adds a Path header (RFC 3327); for a registrar that supports Path, e.g. Kamailio (registrar use_path) or Asterisk PJSIP (support_path). Default: contact.',
+    enum: ['contact', 'path'],
+    default: 'contact',
+  }),
 }, { description: 'The upstream PBX this pool\'s phones register to through the edge.', required: ['host'] });
 
 export const featureCodesSchema = obj({

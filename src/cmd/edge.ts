@@ -34,6 +34,8 @@ startEdge({
   ...(env.HOTDESK_ADVERTISED_HOST || env.POD_IP ? { advertisedHost: env.HOTDESK_ADVERTISED_HOST || env.POD_IP } : {}),
   ...(rtpPortRange ? { rtpPortRange } : {}),
   sipPort: Number(env.HOTDESK_SIP_PORT ?? 5060),
+  // Named in the flow tokens this replica writes, so another replica can reach it inside the cluster.
+  ...(env.POD_IP ? { replicaAddress: `${env.POD_IP.includes(":") ? `[${env.POD_IP}]` : env.POD_IP}:${Number(env.HOTDESK_SIP_PORT ?? 5060)}` } : {}),
   httpPort: Number(env.HOTDESK_HTTP_PORT ?? 8080),
   metricsPort: Number(env.HOTDESK_METRICS_PORT ?? 9090),
   ...(provisioningWorkers !== undefined ? { provisioningWorkers } : {}),

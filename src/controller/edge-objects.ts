@@ -34,7 +34,10 @@ export function configChecksum(pool: HotDeskPool): string {
  * status. ConfigMaps are readable namespace-wide because an informer lists by label and RBAC cannot
  * narrow by label; they never carry secrets (see placeholders). Sessions, devices' and users'
  * status are namespace-wide here too: the edge admission policies (config/policy/) narrow them to
- * the pool, keyed on this Role's ServiceAccount and its pool label.
+ * the pool, keyed on this Role's ServiceAccount and its pool label. EndpointSlices tell a replica
+ * which other replicas of its pool are ready (src/edge/replica-peers.ts): the only addresses it passes
+ * a phone's request to. They are read namespace-wide because the informer lists them by the
+ * service-name label, which RBAC cannot narrow; they hold pod IPs and ports, nothing secret.
  */
 export function edgeRoleRules(secretNames: readonly string[]): object[] {
   const rules: object[] = [
@@ -43,6 +46,7 @@ export function edgeRoleRules(secretNames: readonly string[]): object[] {
     { apiGroups: [API_GROUP], resources: [KINDS.device.plural, KINDS.user.plural, KINDS.pool.plural], verbs: ['get', 'list', 'watch'] },
     { apiGroups: [API_GROUP], resources: [`${KINDS.device.plural}/status`, `${KINDS.user.plural}/status`, `${KINDS.session.plural}/status`], verbs: ['patch'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
   ];
   if (secretNames.length > 0) rules.push({ apiGroups: [''], resources: ['secrets'], resourceNames: [...secretNames].sort(), verbs: ['get'] });
   return rules;
@@ -141,6 +145,10 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
         // A phone's Digest challenge and its answer, and its SIP dialogs, stay with one edge pod:
         // each pod has its own nonce key and its own transaction state.
         sessionAffinity: 'ClientIP',
+        // Through a node port or a load balancer, kube-proxy would otherwise replace the phone's
+        // address with a node's: the edge's flows, per-source limits and NAT traversal need the
+        // phone's (its NAT's) real address, and ClientIP affinity needs it to tell phones apart.
+        ...(edge.serviceType === 'NodePort' || edge.serviceType === 'LoadBalancer' ? { externalTrafficPolicy: 'Local' } : {}),
         selector: { 'app.kubernetes.io/name': EDGE_APP_LABEL, [LABEL_POOL]: poolName },
         ports: ports.map((p) => ({ name: p.name, port: p.containerPort, targetPort: p.name, protocol: p.protocol })),
       },

@@ -5,8 +5,8 @@ import { effectiveFeatureCodes } from '../api/feature-codes.ts';
 import { EDGE_FIELD_MANAGER } from '../api/labels.ts';
 import { loadPrompts, type PromptSet } from '../media/prompts.ts';
 import { EventRecorder, KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
-import { getHeader } from '../sip/message.ts';
-import { SipProxy } from '../sip/proxy.ts';
+import { cloneMessage, getHeader, type SipResponse } from '../sip/message.ts';
+import { SipProxy, type InDialogFlowRoute } from '../sip/proxy.ts';
 import type { IncomingRequest, ProxyRequestOptions, ProxyTarget, ServerResponse } from '../sip/request-context.ts';
 import { assertedIdentity, requestUriInDomain, stripPhoneClaims } from '../sip/sanitise.ts';
 import type { TimerSettings } from '../sip/transaction.ts';
@@ -14,6 +14,8 @@ import { createLogger, type Logger } from '../log.ts';
 import { decideDial, dialledDigits, type DialCodes } from './dial-decision.ts';
 import { attributeCaller, provenCaller, type Caller } from './caller-attribution.ts';
 import { EdgeMetrics } from './edge-metrics.ts';
+import { deliverToFlow, findFlowToken, type ForwardToReplica } from './flow-delivery.ts';
+import { FlowTokens } from './flow-token.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { IvrCallGate, type IvrCallLimits } from './ivr-call-gate.ts';
 import { LoginTracker } from './login-tracker.ts';
@@ -25,7 +27,11 @@ import { startProvisioningWorkers } from './provisioning-workers.ts';
 import { ProvisioningCatalog } from './provisioning-catalog.ts';
 import { provisioningSource } from './provisioning-source.ts';
 import { ProxyAuthenticator } from './proxy-auth.ts';
-import { bindingFromResponse, RegistrationTable } from './registrations.ts';
+import { PhoneFlows } from './phone-flows.ts';
+import { forwardToReplica, inDialogReplicaHop } from './replica-forwarding.ts';
+import { replicaAddress, ReplicaPeers } from './replica-peers.ts';
+import { registerChanges, restoreContacts, type ContactRewrite } from './register-rewrite.ts';
+import { bindingFromResponse, isRemoval, RegistrationTable } from './registrations.ts';
 import { Resyncer } from './resync.ts';
 import { SecretReader } from './secret-reader.ts';
 import { EdgeStatusWriter } from './status-writer.ts';
@@ -55,6 +61,19 @@ export interface EdgeOptions {
   rtpPortRange?: { min: number; max: number };
   /** Feature-code (IVR) calls in progress per source address and per pool; see ivr-call-gate.ts. */
   ivrCallLimits?: IvrCallLimits;
+  /**
+   * Key of the flow tokens this edge writes into the registrations it passes to the PBX (Path or
+   * Contact). Default: 32 random bytes for this process; replicas need not share it (flow-token.ts).
+   */
+  flowTokenKey?: Buffer;
+  /**
+   * This replica's in-cluster SIP address (`host:port`), named in its flow tokens so another
+   * replica can pass it a request for one of its flows. Default: the bind host (else the
+   * advertised host) and the SIP port.
+   */
+  replicaAddress?: string;
+  /** Passes a request for a flow another replica holds to that replica; default: to a ready peer (replica-forwarding.ts). */
+  forwardToReplica?: ForwardToReplica;
 }
 
 export interface Edge {
@@ -105,6 +124,13 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const pbxAddresses = new HostAddresses({ onError: (pbx, err) => logger.warn({ pbx, err: String(err) }, 'could not resolve the PBX host') });
   const logins = new LoginTracker(metrics);
   const prompts = opts.prompts ?? (await loadPrompts());
+  const tokens = new FlowTokens(opts.flowTokenKey ?? randomBytes(32));
+  // The SIP port is known once listening (0 in tests picks one).
+  const replica = (): string => opts.replicaAddress ?? `${host === '0.0.0.0' || host === '::' ? advertisedHost : host}:${proxy.address('udp').port}`;
+  let phoneFlows: PhoneFlows | undefined;
+  // The other replicas of the pool: the only addresses a request for another's flow goes to.
+  const peers = new ReplicaPeers(client, { namespace: opts.namespace, pool: opts.pool, logger });
+  const ownHost = (): string => replicaAddress(replica(), 'udp')?.address ?? host;
   const proxy = new SipProxy({
     host,
     advertisedHost,
@@ -113,16 +139,25 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     metrics: metrics.sipHook(),
     logger,
     // The PBX carries every phone's calls: limiting it per source would drop real traffic.
-    rateLimitExempt: (address) => pbxAddresses.matches(view.pool()?.spec.pbx.host, address),
+    rateLimitExempt: (address) => pbxAddresses.matches(view.pool()?.spec.pbx.host, address) || peers.isPeerAddress(address),
     // Whatever the handler decides, a phone's identity claims and routes never reach the PBX.
     filterForwarded: (forwarded, source, inDialog) => {
       const pool = view.pool();
-      if (pool && isFromPbx(pbxAddresses, pool.spec.pbx, source)) return;
+      if (pool && (isFromPbx(pbxAddresses, pool.spec.pbx, source) || peers.isPeerAddress(source.address))) return;
       stripPhoneClaims(forwarded, { poolHeaders: pool ? [pool.spec.emergency.callerIdHeader] : [], inDialog });
+    },
+    inDialogFlow: (req, routeUsers): InDialogFlowRoute | undefined => {
+      const pool = view.pool();
+      const hop = pool && isFromPbx(pbxAddresses, pool.spec.pbx, req.source) ? inDialogReplicaHop(routeUsers, tokens, replica(), peers, req.source.transport, ownHost()) : undefined;
+      if (hop) return 'to' in hop ? hop.to : hop;
+      return phoneFlows?.inDialogFlow(req, routeUsers);
     },
     ...(opts.sipTimers ? { timers: opts.sipTimers } : {}),
   });
-  new Resyncer({ proxy, view, registrations, status, metrics, logins, logger });
+  phoneFlows = new PhoneFlows({ proxy, tokens, replica, view, registrations, pbxAddresses, isPeer: (address) => peers.isPeerAddress(address) });
+  const flows = phoneFlows;
+  const deliverHere = flows.deliverHere.bind(flows);
+  new Resyncer({ proxy, view, registrations, status, metrics, logins, logger, replica, readyReplicas: () => peers.list() });
   const attempts = new PinAttempts({ client, namespace: opts.namespace, recorder: new EventRecorder({ client, component: 'hotdesk-edge', logger }), logger });
   const gate = new IvrCallGate(opts.ivrCallLimits);
   const featureDeps: FeatureCallDeps = { proxy, view, client, secrets, status, prompts, metrics, logins, logger, attempts, gate, rtpHost: host, mediaAddress: advertisedHost, ...(opts.rtpPortRange ? { rtpPortRange: opts.rtpPortRange } : {}) };
@@ -152,20 +187,30 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     return desk?.device.metadata.name;
   };
 
-  const onRegisterAnswered = (req: IncomingRequest, response: NonNullable<Awaited<ReturnType<IncomingRequest['proxy']>>['response']>) => {
+  const onRegisterAnswered = (req: IncomingRequest, answered: SipResponse, rewrites: readonly ContactRewrite[]) => {
     const identity = req.to?.uri.user;
-    const device = identity ? registeringDevice(identity, req.flow) : undefined;
+    const removal = isRemoval(req.message);
+    // An identity the desk no longer has (alice logged out) is found by the flow it registered on.
+    const device = identity ? registeringDevice(identity, req.flow) ?? (removal ? registrations.flow(req.flow)?.device : undefined) : undefined;
     if (!identity || !device) return;
-    const binding = bindingFromResponse(response, req.source, Date.now(), getHeader(req.message, 'contact'));
+    // The binding as the phone knows it: its own Contact, not the edge's that the PBX stored.
+    const response = cloneMessage(answered);
+    restoreContacts(response, rewrites, (uri) => flows.phoneContactOf(uri, identity));
+    const binding = removal ? undefined : bindingFromResponse(response, req.source, Date.now(), getHeader(req.message, 'contact'));
     if (!binding) {
-      registrations.remove(device);
       registrations.removeFlowIdentity(req.flow, identity);
+      const held = registrations.get(device)?.identity ?? view.device(device)?.status?.registration?.identity;
+      if (held !== undefined && held !== identity) return;
+      registrations.remove(device);
+      // A re-sync must not go to a phone that left: the device has no registration any more.
+      status.device(device, { registration: null })
+        .catch((err: unknown) => logger.warn({ device, err: String(err) }, 'could not clear registration'));
       return;
     }
     logins.registered(device, binding.identity);
     // The PBX accepted the REGISTER and its 2xx goes back on this flow: the flow now proves the desk.
     if (registrations.record({ device, ...binding }, req.flow)) {
-      status.device(device, { registration: { contact: binding.contact, identity: binding.identity, seenAt: new Date().toISOString() } })
+      status.device(device, { registration: { contact: binding.contact, identity: binding.identity, seenAt: new Date().toISOString(), replica: replica() } })
         .catch((err: unknown) => logger.warn({ device, err: String(err) }, 'could not record registration'));
     }
   };
@@ -182,6 +227,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     }
     return {
       destination: pbxTarget(pool),
+      // The PBX's in-dialog requests of a phone's call come back on the phone's flow too.
+      ...(isFromPbx(pbxAddresses, pool.spec.pbx, req.source) ? {} : { recordRouteUser: flows.tokenOf(req) }),
       ...(pool.spec.pbx.rewriteRequestUriHost ? { requestUri: requestUriInDomain(req.uri, sipDomain(pool)) } : {}),
       ...(headers.length > 0 ? { headers: { add: headers } } : {}),
     };
@@ -235,9 +282,31 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       res.send(503, { reason: 'Hot desk pool not available' });
       return;
     }
+    const fromPbx = isFromPbx(pbxAddresses, pool.spec.pbx, req.source);
+    // Another replica passing on the PBX's request for a flow this one holds.
+    const fromReplica = !fromPbx && peers.isPeerAddress(req.source.address);
+    if ((fromPbx || fromReplica) && !req.inDialog) {
+      // A request for a phone, naming its flow by the token the edge gave the PBX.
+      const found = findFlowToken(req.message, (uri) => proxy.isOwnUri(uri));
+      if (found) {
+        await deliverToFlow(req, res, found, { tokens, replica: replica(), deliverHere, fromReplica, forwardToReplica: opts.forwardToReplica ?? forwardToReplica(peers, ownHost) });
+        return;
+      }
+    }
     if (req.method === 'REGISTER') {
-      const outcome = await req.proxy(towardsPbx(pool, req, undefined));
-      if (outcome.response && outcome.status >= 200 && outcome.status < 300) onRegisterAnswered(req, outcome.response);
+      const options = towardsPbx(pool, req, undefined);
+      let rewrites: ContactRewrite[] = [];
+      if (!fromPbx) {
+        const mode = pool.spec.pbx.phoneRouting ?? 'contact';
+        const changes = registerChanges(req.message, mode, flows.edgeUri(pool, flows.tokenOf(req)));
+        rewrites = changes.rewrites;
+        options.headers = { add: [...(options.headers?.add ?? []), ...changes.add], remove: changes.remove };
+        const identity = req.to?.uri.user ?? '';
+        // Even a query (no Contact) or a removal lists the bindings the PBX holds: the phone's own.
+        if (mode === 'contact') options.rewriteResponse = (response) => restoreContacts(response, rewrites, (uri) => flows.phoneContactOf(uri, identity));
+      }
+      const outcome = await req.proxy(options);
+      if (outcome.response && outcome.status >= 200 && outcome.status < 300) onRegisterAnswered(req, outcome.response, rewrites);
       return;
     }
     if (req.inDialog) {
@@ -303,12 +372,12 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const stopAll = async () => {
     await http?.close();
     await proxy.close();
-    await Promise.all(view.informers().map((i) => i.stop()));
+    await Promise.all([...view.informers(), peers.informer].map((i) => i.stop()));
     await probe?.close();
   };
   try {
-    for (const inf of view.informers()) inf.start();
-    await Promise.all(view.informers().map((i) => i.waitForSync()));
+    for (const inf of [...view.informers(), peers.informer]) inf.start();
+    await Promise.all([...view.informers(), peers.informer].map((i) => i.waitForSync()));
     await proxy.listen();
 
     const provisioning = {

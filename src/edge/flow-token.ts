@@ -3,8 +3,10 @@
  * phone's registration, so a request the PBX later sends towards the phone names the exact flow
  * (transport, the NAT's public address and port, the TCP connection) and the edge replica that
  * holds it. The token is authenticated: a forged one could otherwise make the edge send requests to
- * any address it chose. All replicas of a pool share the key, so any replica can read a token and
- * pass the request to the replica it names.
+ * any address it chose. Each replica makes its own key when it starts (its flows live in its memory
+ * and die with it, and so do its tokens): another replica cannot verify a token, so it reads the
+ * replica a token names unverified (replicaOf) and passes the request on only when that names a
+ * current peer of its pool (replica-peers.ts); the replica holding the flow verifies the token.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { TransportProtocol } from '../sip/transport.ts';
@@ -54,6 +56,19 @@ export class FlowTokens {
     const connectionNumber = connection === '' ? undefined : Number(connection);
     if (connectionNumber !== undefined && !Number.isInteger(connectionNumber)) return undefined;
     return { replica, transport: transport as TransportProtocol, address, port: portNumber, ...(connectionNumber !== undefined ? { connection: connectionNumber } : {}) };
+  }
+
+  /**
+   * The replica a well-formed token names, WITHOUT checking its MAC: for a replica that holds another
+   * key and only needs to know where to pass the request. Never act on the rest of an unverified
+   * token; undefined when the token is not shaped like one.
+   */
+  replicaOf(token: string): string | undefined {
+    if (!TOKEN.test(token)) return undefined;
+    const raw = Buffer.from(token, 'base64url');
+    if (raw.length <= MAC_BYTES) return undefined;
+    const fields = raw.subarray(0, raw.length - MAC_BYTES).toString('utf8').split('|');
+    return fields.length === 5 && fields[4] ? fields[4] : undefined;
   }
 
   #mac(payload: Buffer): Buffer {

@@ -1,4 +1,4 @@
-import { getHeader, getHeaders, type SipResponse } from '../sip/message.ts';
+import { getHeader, getHeaders, type SipRequest, type SipResponse } from '../sip/message.ts';
 import { tryParseNameAddr } from '../sip/name-addr.ts';
 import type { SipAddress } from '../sip/transport.ts';
 
@@ -45,13 +45,29 @@ export function bindingFromResponse(response: SipResponse, source: SipAddress, n
   return { identity, contact: contactUriText(contactHeader!), source, expiresAt: now + expires * 1000 };
 }
 
+/**
+ * Whether a REGISTER removes the phone's bindings rather than adding or refreshing one (RFC 3261
+ * §10.2.2): `Contact: *`, or every Contact expiring at 0, by its own parameter or by Expires.
+ */
+export function isRemoval(request: SipRequest): boolean {
+  const contacts = getHeaders(request, 'contact');
+  if (contacts.length === 0) return false;
+  if (contacts.some((c) => c.trim() === '*')) return true;
+  const expires = getHeader(request, 'expires')?.trim();
+  return contacts.every((c) => {
+    const own = tryParseNameAddr(c)?.params.expires;
+    const value = own ?? expires;
+    return value !== undefined && value !== null && Number(value) === 0;
+  });
+}
+
 /** How many registered flows a device may hold at once (lines on one phone, a phone that moved). */
 export const FLOWS_PER_DEVICE = 4;
 
 interface FlowEntry {
   device: string;
-  /** Registered identity → when its binding expires. */
-  identities: Map<string, number>;
+  /** Registered identity → when its binding expires, and the phone's own Contact URI for it. */
+  identities: Map<string, { expiresAt: number; contact: string }>;
 }
 
 /**
@@ -78,7 +94,7 @@ export class RegistrationTable {
   record(reg: Registration, flow?: string): boolean {
     const before = this.#byDevice.get(reg.device);
     this.#byDevice.set(reg.device, reg);
-    if (flow !== undefined) this.#recordFlow(flow, reg.device, reg.identity, reg.expiresAt);
+    if (flow !== undefined) this.#recordFlow(flow, reg.device, reg.identity, reg.expiresAt, reg.contact);
     return !before || before.identity !== reg.identity || before.contact !== reg.contact;
   }
 
@@ -98,7 +114,7 @@ export class RegistrationTable {
   flow(flow: string, now: number = Date.now()): { device: string; identities: string[] } | undefined {
     const entry = this.#byFlow.get(flow);
     if (!entry) return undefined;
-    for (const [identity, expiresAt] of entry.identities) if (expiresAt <= now) entry.identities.delete(identity);
+    for (const [identity, binding] of entry.identities) if (binding.expiresAt <= now) entry.identities.delete(identity);
     if (entry.identities.size === 0) {
       this.#dropFlow(flow);
       return undefined;
@@ -106,12 +122,18 @@ export class RegistrationTable {
     return { device: entry.device, identities: [...entry.identities.keys()] };
   }
 
+  /** The phone's own Contact URI of its binding for `identity` on a flow (to restore a Request-URI). */
+  flowContact(flow: string, identity: string, now: number = Date.now()): string | undefined {
+    const binding = this.#byFlow.get(flow)?.identities.get(identity);
+    return binding && binding.expiresAt > now ? binding.contact : undefined;
+  }
+
   /** Registered flows held (bounded by FLOWS_PER_DEVICE per device). */
   get flowCount(): number {
     return this.#byFlow.size;
   }
 
-  #recordFlow(flow: string, device: string, identity: string, expiresAt: number): void {
+  #recordFlow(flow: string, device: string, identity: string, expiresAt: number, contact: string): void {
     let entry = this.#byFlow.get(flow);
     // A flow that registered for another desk (an address reused behind a NAT) now proves this one.
     if (entry && entry.device !== device) {
@@ -125,7 +147,7 @@ export class RegistrationTable {
       this.#flowsOfDevice.set(device, flows);
       for (const oldest of flows.slice(0, Math.max(0, flows.length - FLOWS_PER_DEVICE))) this.#dropFlow(oldest);
     }
-    entry.identities.set(identity, expiresAt);
+    entry.identities.set(identity, { expiresAt, contact });
   }
 
   #dropFlow(flow: string): void {

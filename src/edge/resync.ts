@@ -9,6 +9,7 @@ import { LatestPerKey } from './latest-per-key.ts';
 import type { LoginTracker } from './login-tracker.ts';
 import type { PoolView } from './pool-view.ts';
 import type { RegistrationTable } from './registrations.ts';
+import { resyncSender } from './resync-sender.ts';
 import type { EdgeStatusWriter } from './status-writer.ts';
 
 export interface ResyncDeps {
@@ -23,6 +24,9 @@ export interface ResyncDeps {
   attempts?: number;
   /** Pause after such a failure before the next try; default 1 s. */
   retryDelayMs?: number;
+  /** This replica's name and the pool's ready replicas: one replica per phone sends (resync-sender.ts). */
+  replica?: () => string;
+  readyReplicas?: () => readonly string[];
 }
 
 /**
@@ -65,7 +69,12 @@ export class Resyncer {
   }
 
   async #send(device: string): Promise<void> {
-    const { registrations, proxy, metrics, logger, status } = this.#deps;
+    const { registrations, proxy, metrics, logger, status, replica, readyReplicas } = this.#deps;
+    const holder = this.#deps.view.device(device)?.status?.registration?.replica;
+    if (replica && readyReplicas && resyncSender(holder, replica(), readyReplicas()) === 'other') {
+      logger.debug({ device, holder }, 'configuration changed: another replica tells the phone');
+      return;
+    }
     const reg = registrations.get(device) ?? this.#fromStatus(device);
     if (!reg) {
       logger.info({ device }, 'configuration changed but the phone is not registered: it fetches the file when it boots');

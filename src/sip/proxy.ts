@@ -40,14 +40,14 @@ import { parseMessage } from './parser.ts';
 import type { SipParseError } from './parse-error.ts';
 import { IncomingRequest, ServerResponse, type ProxyOutcome, type ProxyRequestOptions } from './request-context.ts';
 import { buildResponse } from './response-builder.ts';
-import { destinationOfUri, isOwnVia, nextHop, popOwnRoutes, topRouteIsOwn, type LocalIdentity } from './routing.ts';
+import { destinationOfUri, isOwnUri, isOwnVia, nextHop, ownRouteUsers, popOwnRoutes, topRouteIsOwn, type LocalIdentity } from './routing.ts';
 import { serializeMessage } from './serializer.ts';
 import { DEFAULT_TIMERS, TransactionLayer, type ClientTransaction, type ServerTransaction, type TimerSettings } from './transaction.ts';
 import { StreamTransport, type FramingProblem, type TlsSettings } from './transport-tcp.ts';
 import type { ConnectionRefusal } from './limits-connections.ts';
 import { UdpTransport } from './transport-udp.ts';
 import { viaTransportToken, type SipAddress, type SipTransport, type TransportProtocol } from './transport.ts';
-import { tryParseUri } from './uri.ts';
+import { tryParseUri, type SipUri } from './uri.ts';
 import { BRANCH_MAGIC_COOKIE, newBranch, parseVia, responseTarget, serializeVia, stampReceived } from './via.ts';
 
 export interface SipProxyOptions {
@@ -74,6 +74,29 @@ export interface SipProxyOptions {
    * header changes: the edge removes what a phone may not tell the PBX (sanitise.ts).
    */
   filterForwarded?: (forwarded: SipRequest, source: SipAddress, inDialog: boolean) => void;
+  /**
+   * An in-dialog request whose Routes to us carry user parts (flow tokens the edge wrote into its
+   * Record-Route): a phone's flow to deliver it on, an answer to refuse it with, or undefined to
+   * route it as usual (the next Route, else the Request-URI).
+   */
+  inDialogFlow?: (req: IncomingRequest, routeUsers: string[]) => InDialogFlowRoute | undefined;
+}
+
+/** Where an in-dialog request goes instead of its next hop (see SipProxyOptions.inDialogFlow). */
+export type InDialogFlowRoute =
+  | { destination: SipAddress; connection?: number }
+  | { status: number; reason: string }
+  | ToReplica;
+
+/**
+ * Another replica of ours holds the flow: the request goes there with its Routes untouched (that
+ * replica pops them and reads the token itself), without a Record-Route of ours, and with `viaHost`
+ * (this replica's own address) in our Via, since the replicas share the advertised host and a Via
+ * naming it would look like the peer's own and trip its loop detection.
+ */
+export interface ToReplica {
+  replica: SipAddress;
+  viaHost: string;
 }
 
 export type RequestHandler = (req: IncomingRequest, res: ServerResponse) => void | Promise<void>;
@@ -119,6 +142,8 @@ export class SipProxy {
    * source object, so the object stands for the connection and is forgotten with it.
    */
   readonly #connectionIds = new WeakMap<SipAddress, number>();
+  /** Destinations that are a phone's TCP/TLS flow → the source object of that very connection. */
+  readonly #flowConnections = new WeakMap<SipAddress, SipAddress>();
   #nextConnectionId = 1;
   #identity: LocalIdentity = { hosts: new Set(), ports: new Set() };
 
@@ -239,6 +264,11 @@ export class SipProxy {
   /** Sends a message outside any transaction (ACK for 2xx, 2xx retransmissions). */
   sendStateless(message: SipMessage, destination: SipAddress): Promise<void> {
     return this.#send(message, destination);
+  }
+
+  /** Whether a URI names this proxy (one of its hosts and ports). */
+  isOwnUri(uri: SipUri): boolean {
+    return isOwnUri(uri, this.#identity);
   }
 
   registerDialog(callId: string, localTag: string, endpoint: LocalDialogEndpoint): void {
@@ -373,9 +403,13 @@ export class SipProxy {
     if (dialog) return dialog.receiveAck(ack);
     if (topRouteIsOwn(ack, this.#identity)) {
       const forwarded = cloneMessage(ack);
+      const users = ownRouteUsers(forwarded, this.#identity);
       popOwnRoutes(forwarded, this.#identity);
       this.#options.filterForwarded?.(forwarded, source, true);
-      const hop = nextHop(forwarded, tryParseUri);
+      const flow = users.length > 0 ? this.#options.inDialogFlow?.(new IncomingRequest(ack, source, () => Promise.resolve({ status: 0 }), this.#connectionOf(source)), users) : undefined;
+      if (flow !== undefined && 'status' in flow) return;
+      if (flow !== undefined && 'replica' in flow) return this.#ackToReplica(ack, source, flow);
+      const hop = flow ? this.#flowDestination(flow.destination, flow.connection) : nextHop(forwarded, tryParseUri);
       if (hop) this.#forwardStatelessAck(forwarded, hop);
       return;
     }
@@ -393,14 +427,14 @@ export class SipProxy {
   }
 
   /** ACK for a 2xx is end to end (RFC 3261 §13.2.2.4): forward it without a transaction. */
-  #forwardStatelessAck(ack: SipRequest, destination: SipAddress): void {
+  #forwardStatelessAck(ack: SipRequest, destination: SipAddress, viaHost?: string): void {
     const mf = decrementMaxForwards(getHeader(ack, 'max-forwards'));
     if (!mf.ok || !this.#transports.has(destination.transport)) return;
     setHeader(ack, 'max-forwards', String(mf.value));
     // Deterministic branch so a retransmitted ACK gets the same one (stateless forwarding).
     const incoming = getHeader(ack, 'via') ?? '';
     const branch = BRANCH_MAGIC_COOKIE + createHash('sha1').update(incoming).digest('hex').slice(0, 20);
-    const via = serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(destination.transport), host: this.#advertisedHost, port: this.address(destination.transport).port, params: { branch, rport: null } });
+    const via = this.#viaWithHost(destination.transport, viaHost ?? this.#advertisedHost, branch);
     prependHeader(ack, 'via', via);
     this.#send(ack, destination).catch(() => {});
   }
@@ -471,29 +505,62 @@ export class SipProxy {
 
   #forwardInDialog(req: IncomingRequest, tx: ServerTransaction): Promise<ProxyOutcome> {
     const forwarded = cloneMessage(req.message);
+    const users = ownRouteUsers(forwarded, this.#identity);
     popOwnRoutes(forwarded, this.#identity);
     this.#options.filterForwarded?.(forwarded, req.source, true);
-    const hop = nextHop(forwarded, tryParseUri);
-    if (hop === undefined) {
-      this.#respond(tx, buildResponse(req.message, 400, { reason: 'Bad Route' }));
-      return Promise.resolve({ status: 400 });
-    }
+    const flow = users.length > 0 ? this.#options.inDialogFlow?.(req, users) : undefined;
+    const answer = (status: number, reason: string): Promise<ProxyOutcome> => {
+      this.#respond(tx, buildResponse(req.message, status, { reason }));
+      return Promise.resolve({ status });
+    };
+    if (flow !== undefined && 'status' in flow) return answer(flow.status, flow.reason);
+    if (flow !== undefined && 'replica' in flow) return this.#forwardToReplica(req, tx, flow);
+    const hop = flow ? this.#flowDestination(flow.destination, flow.connection) : nextHop(forwarded, tryParseUri);
+    if (hop === undefined) return flow ? answer(430, 'Flow Failed') : answer(400, 'Bad Route');
     return this.#forwardPrepared(req, tx, forwarded, hop, false);
+  }
+
+  /**
+   * A destination on a phone's flow: over UDP any datagram from our listening socket reaches it;
+   * over TCP or TLS only the connection numbered `connection` is the flow. Undefined once that
+   * connection has closed (RFC 5626: the flow failed; a new connection would reach nobody).
+   */
+  #flowDestination(destination: SipAddress, connection: number | undefined): SipAddress | undefined {
+    if (destination.transport === 'udp') return this.#transports.has('udp') ? destination : undefined;
+    const transport = this.#transports.get(destination.transport);
+    const source = transport instanceof StreamTransport ? transport.openConnectionSource(destination) : undefined;
+    if (source === undefined || connection === undefined || this.#connectionIds.get(source) !== connection) return undefined;
+    const flow: SipAddress = { ...destination };
+    this.#flowConnections.set(flow, source);
+    return flow;
   }
 
   #forward(req: IncomingRequest, tx: ServerTransaction, options: ProxyRequestOptions): Promise<ProxyOutcome> {
     const forwarded = cloneMessage(req.message);
-    popOwnRoutes(forwarded, this.#identity);
+    if (!options.keepOwnRoutes) popOwnRoutes(forwarded, this.#identity);
     this.#options.filterForwarded?.(forwarded, req.source, req.inDialog);
     if (options.requestUri !== undefined) forwarded.uri = options.requestUri;
     for (const name of options.headers?.remove ?? []) removeHeader(forwarded, name);
     for (const [name, value] of options.headers?.add ?? []) appendHeader(forwarded, name, value);
     const { host, port, transport = 'udp' } = options.destination;
     const recordRoute = options.recordRoute ?? (DIALOG_CREATING.has(req.method) && !req.inDialog);
-    return this.#forwardPrepared(req, tx, forwarded, { transport, address: host, port }, recordRoute);
+    let destination: SipAddress | undefined = { transport, address: host, port };
+    if (options.flowConnection !== undefined) destination = this.#flowDestination(destination, options.flowConnection);
+    if (destination === undefined) {
+      if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 430, { reason: 'Flow Failed', toTag: randomTag() }));
+      return Promise.resolve({ status: 430 });
+    }
+    return this.#forwardPrepared(req, tx, forwarded, destination, recordRoute, options);
   }
 
-  #forwardPrepared(req: IncomingRequest, tx: ServerTransaction, forwarded: SipRequest, destination: SipAddress, recordRoute: boolean): Promise<ProxyOutcome> {
+  #forwardPrepared(
+    req: IncomingRequest,
+    tx: ServerTransaction,
+    forwarded: SipRequest,
+    destination: SipAddress,
+    recordRoute: boolean,
+    { recordRouteUser, rewriteResponse, viaHost }: Pick<ProxyRequestOptions, 'recordRouteUser' | 'rewriteResponse' | 'viaHost'> = {},
+  ): Promise<ProxyOutcome> {
     const fail = (status: number, reason?: string): Promise<ProxyOutcome> => {
       this.#respond(tx, buildResponse(req.message, status, { reason, toTag: randomTag() }));
       return Promise.resolve({ status });
@@ -509,10 +576,10 @@ export class SipProxy {
     if (recordRoute) {
       // Two entries when the transport changes (RFC 5658), so each side reaches us on its own.
       const inbound = req.source.transport;
-      if (inbound !== destination.transport && this.#transports.has(inbound)) prependHeader(forwarded, 'record-route', `<${this.localUri(inbound, undefined, ';lr')}>`);
-      prependHeader(forwarded, 'record-route', `<${this.localUri(destination.transport, undefined, ';lr')}>`);
+      if (inbound !== destination.transport && this.#transports.has(inbound)) prependHeader(forwarded, 'record-route', `<${this.localUri(inbound, recordRouteUser, ';lr')}>`);
+      prependHeader(forwarded, 'record-route', `<${this.localUri(destination.transport, recordRouteUser, ';lr')}>`);
     }
-    prependHeader(forwarded, 'via', this.localVia(destination.transport, loopHash));
+    prependHeader(forwarded, 'via', viaHost === undefined ? this.localVia(destination.transport, loopHash) : this.#viaWithHost(destination.transport, viaHost, newBranch(loopHash)));
 
     const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false };
     tx.context = context;
@@ -522,6 +589,7 @@ export class SipProxy {
           if (response.status === 100) return;
           const upstream = cloneMessage(response);
           shiftHeader(upstream, 'via');
+          rewriteResponse?.(upstream);
           this.#respond(tx, upstream);
           if (response.status < 200) {
             if (context.cancelRequested) this.#sendCancel(context);
@@ -542,6 +610,24 @@ export class SipProxy {
     });
   }
 
+  /** An in-dialog request for a flow another replica holds (ToReplica): its Routes go along untouched. */
+  #forwardToReplica(req: IncomingRequest, tx: ServerTransaction, to: ToReplica): Promise<ProxyOutcome> {
+    const forwarded = cloneMessage(req.message);
+    this.#options.filterForwarded?.(forwarded, req.source, true);
+    return this.#forwardPrepared(req, tx, forwarded, to.replica, false, { viaHost: to.viaHost });
+  }
+
+  /** The ACK of such a dialog's 2xx, statelessly, the same way. */
+  #ackToReplica(ack: SipRequest, source: SipAddress, to: ToReplica): void {
+    const forwarded = cloneMessage(ack);
+    this.#options.filterForwarded?.(forwarded, source, true);
+    this.#forwardStatelessAck(forwarded, to.replica, to.viaHost);
+  }
+
+  #viaWithHost(protocol: TransportProtocol, host: string, branch: string): string {
+    return serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(protocol), host, port: this.address(protocol).port, params: { branch, rport: null } });
+  }
+
   // ---- send path -----------------------------------------------------------------------------
 
   #respond(tx: ServerTransaction, response: SipResponse): void {
@@ -553,6 +639,8 @@ export class SipProxy {
     if (transport === undefined) return Promise.reject(new Error(`no ${destination.transport} transport`));
     if (message.kind === 'request') this.#metrics.requestSent?.(methodLabel(message.method));
     else this.#metrics.responseSent?.(message.status);
+    const flowConnection = this.#flowConnections.get(destination);
+    if (flowConnection !== undefined && transport instanceof StreamTransport) return transport.sendOnConnection(flowConnection, serializeMessage(message));
     return transport.send(destination, serializeMessage(message));
   }
 }

@@ -31,6 +31,22 @@ export interface ProxyRequestOptions {
   recordRoute?: boolean;
   /** Replace the Request-URI. */
   requestUri?: string;
+  /**
+   * The destination is a phone's flow over TCP or TLS: send on the connection the proxy numbered
+   * so (IncomingRequest.connection), never on a new one; 430 Flow Failed once it has closed.
+   */
+  flowConnection?: number;
+  /** User part of the Record-Route entries added (a flow token), so in-dialog requests name the flow too. */
+  recordRouteUser?: string;
+  /** Changes each response (a copy) before it goes back to the sender. */
+  rewriteResponse?: (response: SipResponse) => void;
+  /**
+   * Leave the Routes that name us in place: the destination is another replica of ours, which
+   * shares our advertised address and reads its own flow token from them.
+   */
+  keepOwnRoutes?: boolean;
+  /** The host of the Via we add, when not the advertised one (towards another replica: our pod address). */
+  viaHost?: string;
 }
 
 /** How forwarding ended: the final status passed upstream (locally made for 408/482/483/503). */
@@ -97,6 +113,8 @@ export class IncomingRequest {
   readonly source: SipAddress;
   /** The flow it arrived on (see flowKey): what a REGISTER proved, and what proves a later request. */
   readonly flow: string;
+  /** The proxy's number for the TCP or TLS connection it came on; undefined for UDP. */
+  readonly connection: number | undefined;
   readonly #forwarder: Forwarder;
   readonly #cancelListeners: Array<() => void> = [];
   #cancelled = false;
@@ -106,6 +124,7 @@ export class IncomingRequest {
     this.message = message;
     this.source = source;
     this.flow = flowKey(source, connection);
+    this.connection = connection;
     this.#forwarder = forwarder;
   }
 

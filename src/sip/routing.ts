@@ -38,6 +38,17 @@ export function popOwnRoutes(request: SipRequest, identity: LocalIdentity): numb
   }
 }
 
+/** User parts of the leading Route entries that point at us (a flow token we wrote into a Record-Route). */
+export function ownRouteUsers(request: SipRequest, identity: LocalIdentity): string[] {
+  const users: string[] = [];
+  for (const value of request.headers.filter((h) => h.name === 'route').map((h) => h.value)) {
+    const route = tryParseNameAddr(value);
+    if (route === undefined || !isOwnUri(route.uri, identity)) break;
+    if (route.uri.user) users.push(route.uri.user);
+  }
+  return users;
+}
+
 /** Whether the request's top Route names us (an in-dialog request we Record-Routed). */
 export function topRouteIsOwn(request: SipRequest, identity: LocalIdentity): boolean {
   const top = tryParseNameAddr(getHeader(request, 'route'));

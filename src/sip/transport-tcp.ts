@@ -55,6 +55,9 @@ export class StreamTransport implements SipTransport {
   readonly #options: StreamTransportOptions;
   readonly #connections = new Map<string, Socket>();
   readonly #pending = new Map<string, Promise<Socket>>();
+  /** Each connection's source object (what onMessage reports) and back: the connection is a flow. */
+  readonly #sourceOf = new WeakMap<Socket, SipAddress>();
+  readonly #socketOf = new WeakMap<SipAddress, Socket>();
   readonly #admission: ConnectionLimiter;
   #server: Server | undefined;
 
@@ -95,6 +98,22 @@ export class StreamTransport implements SipTransport {
 
   async send(destination: { address: string; port: number }, data: Buffer): Promise<void> {
     const socket = await this.#connectionTo(destination);
+    await new Promise<void>((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * The source object of messages on the open connection with `peer`, which stands for that
+   * connection (a phone's flow); undefined when none is open.
+   */
+  openConnectionSource(peer: { address: string; port: number }): SipAddress | undefined {
+    const socket = this.#connections.get(addressKey(peer));
+    return socket && !socket.destroyed ? this.#sourceOf.get(socket) : undefined;
+  }
+
+  /** Sends on the very connection `source` stands for, never a new one: a flow that closed stays closed. */
+  async sendOnConnection(source: SipAddress, data: Buffer): Promise<void> {
+    const socket = this.#socketOf.get(source);
+    if (socket === undefined || socket.destroyed) throw new Error(`the connection to ${addressKey(source)} has closed`);
     await new Promise<void>((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())));
   }
 
@@ -158,6 +177,8 @@ export class StreamTransport implements SipTransport {
     const remote: SipAddress = { transport: this.protocol, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const key = knownKey ?? addressKey(remote);
     this.#connections.set(key, socket);
+    this.#sourceOf.set(socket, remote);
+    this.#socketOf.set(remote, socket);
     socket.setNoDelay(true);
     socket.setTimeout(this.#options.idleTimeoutMs ?? 300_000, () => socket.destroy());
     const framer = new StreamFramer(this.#options.maxMessageBytes);

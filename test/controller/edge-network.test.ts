@@ -94,10 +94,26 @@ for (const c of validation) {
 }
 
 test('the API server accepts the edge Service with all 32 RTP ports', async () => {
-  const objects = edgeObjects({ pool: poolWith({}), defaultImage: 'img', secretNames: [] }) as any;
-  const service = { ...objects.service, metadata: { ...objects.service.metadata, namespace: 'default' }, spec: { ...objects.service.spec, type: 'ClusterIP' } };
+  const objects = edgeObjects({ pool: poolWith({ serviceType: 'ClusterIP' }), defaultImage: 'img', secretNames: [] }) as any;
+  const service = { ...objects.service, metadata: { ...objects.service.metadata, namespace: 'default' } };
   const res = await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(service) });
   assert.equal(res.code, 0, res.stderr);
   const got = JSON.parse((await cp.kubectl(['get', 'service', service.metadata.name, '-o', 'json'])).stdout);
   assert.equal(got.spec.ports.filter((p: any) => p.protocol === 'UDP').length, 33, 'sip-udp and 32 RTP ports');
 });
+
+for (const [i, serviceType] of ['ClusterIP', 'NodePort', 'LoadBalancer'].entries()) {
+  // Ports of their own in the node-port range, should a node port be pinned to each.
+  const base = 31000 + 100 * i;
+  test(`a ${serviceType} edge Service keeps the phones' source addresses where kube-proxy could replace them, and the API server accepts it`, async () => {
+    const objects = edgeObjects({ pool: poolWith({ serviceType, sipPort: base + 60, httpPort: base + 80, rtpPorts: { first: base, count: 2 } }), defaultImage: 'img', secretNames: [] }) as any;
+    assert.equal(objects.service.spec.sessionAffinity, 'ClientIP');
+    assert.equal(objects.service.spec.externalTrafficPolicy, serviceType === 'ClusterIP' ? undefined : 'Local');
+    const name = `traffic-${serviceType.toLowerCase()}-${process.pid}`;
+    const service = { ...objects.service, metadata: { ...objects.service.metadata, name, namespace: 'default' } };
+    const res = await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(service) });
+    assert.equal(res.code, 0, res.stderr);
+    const got = JSON.parse((await cp.kubectl(['get', 'service', name, '-o', 'json'])).stdout);
+    assert.equal(got.spec.externalTrafficPolicy, serviceType === 'ClusterIP' ? undefined : 'Local');
+  });
+}

@@ -14,6 +14,17 @@ export interface KamailioOptions {
   /** Where INVITEs to the emergency numbers are relayed (the SIPp emergency UAS). */
   emergencyPort: number;
   emergencyNumbers?: readonly string[];
+  /** Address to listen on (default 127.0.0.1), e.g. the PBX namespace's address. */
+  host?: string;
+  /** Port to listen on; default a free loopback port. */
+  port?: number;
+  /** Run inside this network namespace (a PBX beyond the edge, test/support/nat-topology.ts). */
+  netns?: string;
+  /**
+   * The registrar keeps the Path of each registration (RFC 3327: registrar use_path, path module)
+   * and lookup() routes requests for the binding along it, as a Path-aware PBX does.
+   */
+  usePath?: boolean;
 }
 
 export interface Kamailio {
@@ -27,20 +38,22 @@ const MODULES = ['tm', 'sl', 'rr', 'pv', 'maxfwd', 'usrloc', 'registrar', 'texto
 
 export function kamailioConfig(port: number, opts: KamailioOptions): string {
   const emergency = (opts.emergencyNumbers ?? ['911', '112']).map((n) => `$rU == "${n}"`).join(' || ');
+  const host = opts.host ?? '127.0.0.1';
+  const modules = opts.usePath ? [...MODULES, 'path'] : MODULES;
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
 children=1
 tcp_children=1
 auto_aliases=no
-listen=udp:127.0.0.1:${port}
-listen=tcp:127.0.0.1:${port}
-alias="127.0.0.1:${port}"
+listen=udp:${host}:${port}
+listen=tcp:${host}:${port}
+alias="${host}:${port}"
 mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-${MODULES.map((m) => `loadmodule "${m}.so"`).join('\n')}
+${modules.map((m) => `loadmodule "${m}.so"`).join('\n')}
 modparam("usrloc", "db_mode", 0)
 modparam("rr", "append_fromtag", 0)
-
+${opts.usePath ? 'modparam("registrar", "use_path", 1)\n' : ''}
 request_route {
   xlog("L_INFO", "PBX got $rm $ru from $fu via $si:$sp\\n");
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
@@ -60,7 +73,7 @@ request_route {
   }
   if (is_method("INVITE")) record_route();
   if (${emergency}) {
-    rewritehostport("127.0.0.1:${opts.emergencyPort}");
+    rewritehostport("${host}:${opts.emergencyPort}");
     t_relay();
     exit;
   }
@@ -69,6 +82,7 @@ request_route {
     sl_send_reply("404", "Not Found");
     exit;
   }
+  xlog("L_INFO", "PBX lookup found $ru dst $du\\n");
   t_relay();
 }
 `;
@@ -76,12 +90,14 @@ request_route {
 
 export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
   const dir = await mkdtemp(join(tmpdir(), 'kamailio-'));
-  const port = await freeLoopbackPort();
+  const port = opts.port ?? (await freeLoopbackPort());
   const config = join(dir, 'kamailio.cfg');
   await writeFile(config, kamailioConfig(port, opts));
   // -DD: stays in the foreground as the parent of its workers; detached so its process group
-  // (parent and workers) can be signalled as one at teardown.
-  const child: ChildProcess = spawn('/usr/sbin/kamailio', ['-DD', '-E', '-f', config, '-w', dir, '-Y', dir, '-m', '32', '-M', '4'], {
+  // (parent and workers) can be signalled as one at teardown. nsenter execs it: same process.
+  const args = ['-DD', '-E', '-f', config, '-w', dir, '-Y', dir, '-m', '32', '-M', '4'];
+  const [command, argv] = opts.netns ? ['nsenter', [`--net=/run/netns/${opts.netns}`, '/usr/sbin/kamailio', ...args]] : ['/usr/sbin/kamailio', args];
+  const child: ChildProcess = spawn(command, argv, {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -112,12 +128,12 @@ export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
   };
   try {
     await Promise.race([
-      waitForListener(port, 'udp'),
+      waitForListener(port, 'udp', 10_000, opts.netns),
       exited.then(() => {
         throw new Error(`kamailio exited at startup:\n${output}`);
       }),
     ]);
-    await waitForListener(port, 'tcp');
+    await waitForListener(port, 'tcp', 10_000, opts.netns);
   } catch (err) {
     await stop();
     throw err;

@@ -3,6 +3,10 @@ export interface E2ePoolOptions {
   pbxPort: number;
   maxAttempts?: number;
   lockoutDuration?: string;
+  /** The PBX's address (default 127.0.0.1), also the SIP domain. */
+  pbxHost?: string;
+  /** pbx.phoneRouting; unset: the default. */
+  phoneRouting?: 'contact' | 'path';
 }
 
 export function namespaceYaml(ns: string): string {
@@ -14,7 +18,7 @@ export function poolYaml(ns: string, name: string, o: E2ePoolOptions): string {
 kind: HotDeskPool
 metadata: {name: ${name}, namespace: ${ns}}
 spec:
-  pbx: {host: 127.0.0.1, port: ${o.pbxPort}, transport: udp, domain: 127.0.0.1}
+  pbx: {host: ${o.pbxHost ?? '127.0.0.1'}, port: ${o.pbxPort}, transport: udp, domain: ${o.pbxHost ?? '127.0.0.1'}${o.phoneRouting ? `, phoneRouting: ${o.phoneRouting}` : ''}}
   featureCodes: {preset: 3cx}
   emergency: {numbers: ["911", "112"], callerIdHeader: P-Emergency-Info}
   sessionPolicy: {loggedInElsewhere: kick}

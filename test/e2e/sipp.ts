@@ -40,6 +40,10 @@ export interface SippOptions {
   timeoutSeconds?: number;
   /** Credentials the scenario's [authentication] answers a 407 with (SIPp -au/-ap). */
   auth?: { user: string; password: string };
+  /** Local address (default 127.0.0.1). */
+  host?: string;
+  /** Run inside this network namespace (test/support/nat-topology.ts). */
+  netns?: string;
 }
 
 const live = new Set<ChildProcess>();
@@ -55,7 +59,7 @@ export async function startSipp(options: SippOptions): Promise<SippRun> {
   const port = options.port ?? (await freeLoopbackPort());
   const args = [
     '-sf', join(SCENARIOS, options.scenario),
-    '-i', '127.0.0.1',
+    '-i', options.host ?? '127.0.0.1',
     '-p', String(port),
     '-m', String(options.calls ?? 1),
     '-t', options.transport === 'tcp' ? 't1' : 'u1',
@@ -70,7 +74,8 @@ export async function startSipp(options: SippOptions): Promise<SippRun> {
   if (options.auth) args.push('-au', options.auth.user, '-ap', options.auth.password);
   if (options.service) args.push('-s', options.service);
   if (options.remote) args.push(options.remote);
-  const child: ChildProcess = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, argv] = options.netns ? ['nsenter', [`--net=/run/netns/${options.netns}`, 'sipp', ...args]] : ['sipp', args];
+  const child: ChildProcess = spawn(command, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let output = '';
   const collect = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
@@ -90,7 +95,7 @@ export async function startSipp(options: SippOptions): Promise<SippRun> {
       resolveDone({ code, output: `${trace}\n${output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')}`, messages });
     });
   });
-  if (!options.remote) await waitForListener(port, options.transport ?? 'udp');
+  if (!options.remote) await waitForListener(port, options.transport ?? 'udp', 10_000, options.netns);
   return { port, done, kill: () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL') };
 }
 

@@ -34,6 +34,10 @@ export interface StackOptions {
   advertisedHost?: string;
   /** The IVR's RTP ports, as a pool's edge.rtpPorts gives them; default: any free port. */
   rtpPortRange?: { min: number; max: number };
+  /** A PBX of the test's own (e.g. in a namespace of a NAT topology) instead of Kamailio on loopback. */
+  pbx?: { host: string; start: (emergencyPort: number) => Promise<Kamailio> };
+  /** The pool's pbx.phoneRouting; unset: the default. */
+  phoneRouting?: 'contact' | 'path';
 }
 
 export interface Stack {
@@ -104,7 +108,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await controller.start();
     cleanups.push(() => controller.stop());
     const emergencyPort = await freeLoopbackPort();
-    const kamailio = await startKamailio({ emergencyPort });
+    const kamailio = opts.pbx ? await opts.pbx.start(emergencyPort) : await startKamailio({ emergencyPort });
     cleanups.push(() => kamailio.stop());
 
     const apply = async (yaml: string) => {
@@ -118,7 +122,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const ns = opts.namespace;
     await apply(namespaceYaml(ns));
     await apply([
-      poolYaml(ns, POOL, { pbxPort: kamailio.port, ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}) }),
+      poolYaml(ns, POOL, {
+        pbxPort: kamailio.port,
+        ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+        ...(opts.pbx ? { pbxHost: opts.pbx.host } : {}),
+        ...(opts.phoneRouting ? { phoneRouting: opts.phoneRouting } : {}),
+      }),
       userYaml(ns, ALICE.name, POOL, ALICE.extension, 'alice-Secret-Pw1', ALICE.pin),
       userYaml(ns, BOB.name, POOL, BOB.extension, 'bob-Secret-Pw2', BOB.pin),
       deviceYaml(ns, 'desk-1', POOL, '00156500a001', 'HD0001', 'idle-Secret-Pw1', DESK_LOCATION),

@@ -38,3 +38,18 @@ for (const { name, token } of forged) {
 test('flow token: a short key is refused at construction', () => {
   assert.throws(() => new FlowTokens(Buffer.alloc(8)), /16 bytes/);
 });
+
+test('flow token: another replica, holding another key, reads which replica a token names but cannot decode it', () => {
+  const other = new FlowTokens(Buffer.alloc(32, 9));
+  for (const { flow } of flows) {
+    const token = tokens.encode(flow);
+    assert.equal(other.decode(token), undefined);
+    assert.equal(other.replicaOf(token), flow.replica);
+  }
+});
+
+test('flow token: replicaOf gives nothing for what is not shaped like a token', () => {
+  for (const token of ['', 'short', `${good}%40`, Buffer.from('udp|203.0.113.7|40312').toString('base64url') + 'AAAAAAAAAAAAAAAA']) {
+    assert.equal(tokens.replicaOf(token), undefined, token);
+  }
+});

@@ -156,6 +156,8 @@ describe("the controller under the chart's RBAC", () => {
 
     // Login at the phone: the edge creates the session, labelled for its pool.
     const edge = await clientAs(ns, await edgeServiceAccount(ns, 'office'));
+    // Each replica learns its ready peers from the edge Service's EndpointSlices (replica-peers.ts).
+    await edge.request({ method: 'GET', path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Doffice-edge` });
     await createSession(edge, ns, sessionBody(ns, 'alice-at-desk-1', 'desk-1', 'alice', 'office'));
     await eventually('alice active', async () => (await sessionPhase(ns, 'alice-at-desk-1'))?.phase === 'Active', 30_000);
     await eventually('desk-1 occupied', async () => (await getJson(ns, 'hotdeskdevice', 'desk-1'))?.status?.occupant?.user === 'alice', 30_000);

@@ -137,4 +137,47 @@ describe('flows in the proxy core', () => {
     assert.deepEqual(getHeaders(second, 'route'), [pbxRoute]);
     assert.deepEqual(calls, [false, true]);
   });
+
+  it('delivers a request on the very TCP connection a flow names, and answers 430 Flow Failed once it has closed', async () => {
+    let phoneFlow: { address: string; port: number; connection: number | undefined } | undefined;
+    const proxy = await proxyWith({});
+    proxy.on('request', async (req, res) => {
+      if (req.source.transport === 'tcp') {
+        // The phone's own request proves its flow (a REGISTER in the edge).
+        phoneFlow = { address: req.source.address, port: req.source.port, connection: req.connection };
+        res.send(200);
+        return;
+      }
+      await req.proxy({ destination: { host: phoneFlow!.address, port: phoneFlow!.port, transport: 'tcp' }, flowConnection: phoneFlow!.connection! });
+    });
+    const tcpPort = proxy.address('tcp').port;
+    const udpPort = proxy.address('udp').port;
+    const phone = await tcpSocket(tcpPort);
+    const heardByPhone: SipMessage[] = [];
+    phone.on('data', (data) => {
+      const r = parseMessage(data, { framing: 'stream' });
+      if (!r.ok || r.message.kind !== 'request') return;
+      heardByPhone.push(r.message);
+      const m = r.message;
+      const answer = ['SIP/2.0 200 OK', ...getHeaders(m, 'via').map((v) => `Via: ${v}`), `From: ${getHeaders(m, 'from')[0]}`, `To: ${getHeaders(m, 'to')[0]};tag=phone`, `Call-ID: ${getHeaders(m, 'call-id')[0]}`, `CSeq: ${getHeaders(m, 'cseq')[0]}`, 'Content-Length: 0', '', ''].join('\r\n');
+      phone.write(answer);
+    });
+    phone.write(options('TCP', phone.localPort!));
+    await until(() => phoneFlow, 'the phone\'s flow');
+
+    const answers: SipMessage[] = [];
+    const pbx = await udpSocket((m) => answers.push(m));
+    pbx.send(options('UDP', pbx.address().port, [], 'sip:phone@192.0.2.10:5062'), udpPort, '127.0.0.1');
+    const delivered = await until(() => answers.find((m) => m.kind === 'response'), 'the answer through the flow');
+    assert.equal(delivered.kind === 'response' && delivered.status, 200);
+    assert.equal(heardByPhone.length, 1, 'the phone heard it on its own connection, though its Request-URI named another address');
+
+    phone.destroy();
+    await sleep(50);
+    answers.length = 0;
+    pbx.send(options('UDP', pbx.address().port, [], 'sip:phone@192.0.2.10:5062'), udpPort, '127.0.0.1');
+    const failed = await until(() => answers.find((m) => m.kind === 'response'), 'the answer for a closed flow');
+    assert.equal(failed.kind === 'response' && `${failed.status} ${failed.reason}`, '430 Flow Failed');
+    assert.equal(heardByPhone.length, 1);
+  });
 });

@@ -7,11 +7,11 @@ export { freeLoopbackPort } from '../../src/envtest/ports.ts';
 
 const execFileAsync = promisify(execFile);
 
-/** Waits until something listens on the port (peers bind a moment after they start). */
-export async function waitForListener(port: number, transport: 'udp' | 'tcp', deadlineMs = 10_000): Promise<void> {
+/** Waits until something listens on the port (peers bind a moment after they start), in `netns` when given. */
+export async function waitForListener(port: number, transport: 'udp' | 'tcp', deadlineMs = 10_000, netns?: string): Promise<void> {
   const until = Date.now() + deadlineMs;
   while (Date.now() < until) {
-    const { stdout } = await execFileAsync('ss', ['-H', transport === 'tcp' ? '-ltn' : '-lun', `sport = :${port}`]).catch(() => ({ stdout: '' }));
+    const { stdout } = await execFileAsync('ss', [...(netns ? ['-N', netns] : []), '-H', transport === 'tcp' ? '-ltn' : '-lun', `sport = :${port}`]).catch(() => ({ stdout: '' }));
     if (stdout.trim() !== '') return;
     await sleep(50);
   }
