@@ -101,7 +101,8 @@ export async function runSipCpuBenchmark(): Promise<void> {
   const registers = intOption('registers', 3000);
   const registerRate = intOption('register-rate', 100);
   const warmupRegisters = intOption('warmup-registers', 300);
-  log(`${calls} calls at ${rate}/s through the edge and both Kamailio configurations; at ${coreRate}/s through the SIP core and both Kamailio configurations (${warmup} warm-up calls each first)`);
+  if (calls > 0) log(`${calls} calls at ${rate}/s through the edge and both Kamailio configurations; at ${coreRate}/s through the SIP core and both Kamailio configurations (${warmup} warm-up calls each first)`);
+  if (registers > 0) log(`${registers} REGISTERs at ${registerRate}/s through the edge (path, contact) and Kamailio with nathelper (${warmupRegisters} warm-up REGISTERs each first)`);
   const loadBefore = loadavg().map((l) => l.toFixed(2)).join(', ');
 
   const plane = await startControlPlane();
