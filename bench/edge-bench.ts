@@ -1,6 +1,6 @@
 import { intOption, stringOption } from './lib/options.ts';
 import { loginLatency, PBX_HOST } from './edge-login.ts';
-import { provisioningStorm } from './edge-provisioning.ts';
+import { provisioningStorm, stormOptions } from './edge-provisioning.ts';
 import { withEdgeFleet } from './edge-setup.ts';
 import { FakePbx } from './sip-phone.ts';
 
@@ -12,7 +12,7 @@ export async function runEdgeBenchmarks(): Promise<void> {
   try {
     const report = await withEdgeFleet({ devices, users, pbx: { host: PBX_HOST, port: pbx.port }, edgeCpuProfileDir: stringOption('cpu-prof-dir', undefined), controllerCpuProfileDir: stringOption('controller-cpu-prof-dir', undefined) }, async (fleet) => [
       await loginLatency(fleet, pbx, { logins: intOption('logins', 100), warmup: intOption('warmup-logins', 4), phones: intOption('phones', 2) }),
-      await provisioningStorm(fleet, { threads: intOption('wrk-threads', 2), connections: intOption('wrk-connections', 50), seconds: intOption('seconds', 20), rounds: intOption('rounds', 3), nginxWorkers: ['1', 'auto'] }),
+      await provisioningStorm(fleet, stormOptions()),
     ].join('\n'));
     process.stdout.write(report);
   } finally {

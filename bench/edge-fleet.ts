@@ -25,7 +25,7 @@ export const userPassword = (i: number) => `bench-only-user-${i}`;
 
 const custom = (plural: string, namespace: string, body: object) => ({ group: API_GROUP, version: API_VERSION, namespace, plural, body });
 
-export async function createPool(kc: KubeConfig, ns: string, pbx: { host: string; port: number }): Promise<void> {
+export async function createPool(kc: KubeConfig, ns: string, pbx: { host: string; port: number; phoneRouting?: 'contact' | 'path' }): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: ns } } });
   await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject(custom(KINDS.pool.plural, ns, {
@@ -33,7 +33,7 @@ export async function createPool(kc: KubeConfig, ns: string, pbx: { host: string
     kind: KINDS.pool.kind,
     metadata: { name: EDGE_POOL, namespace: ns },
     spec: {
-      pbx: { host: pbx.host, port: pbx.port, transport: 'udp', domain: 'bench.example' },
+      pbx: { host: pbx.host, port: pbx.port, transport: 'udp', domain: 'bench.example', ...(pbx.phoneRouting ? { phoneRouting: pbx.phoneRouting } : {}) },
       featureCodes: { preset: '3cx' },
       emergency: { numbers: ['911', '112'] },
       sessionPolicy: { loggedInElsewhere: 'kick' },

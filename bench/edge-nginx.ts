@@ -5,8 +5,13 @@ import { createServer } from 'node:net';
 
 export interface Nginx {
   port: number;
+  /** The master process; its workers are its children. */
+  pid: number;
   stop(): Promise<void>;
 }
+
+/** As long as the edge's nonces (a base-36 time, a dot, 16 base64url characters). */
+const FIXED_NONCE = 'mhx3k2p0.benchfixednonce0';
 
 async function freeTcpPort(): Promise<number> {
   const srv = createServer();
@@ -16,7 +21,13 @@ async function freeTcpPort(): Promise<number> {
   return port;
 }
 
-/** nginx (Debian's nginx-light) serving `root` statically on loopback, unprivileged, in the foreground. */
+/**
+ * nginx (Debian's nginx-light) serving `root` statically on loopback, in the foreground, as the
+ * provisioning storm's baseline. It challenges like the edge: a request without an Authorization
+ * header gets 401 with the same two Digest challenges (MD5, SHA-256), and one with any
+ * Authorization header gets the file. nginx does not check the answer (it has no Digest module):
+ * it does the exchange's HTTP work, not the edge's hashing.
+ */
 export async function startNginx(root: string, dir: string, workers: string): Promise<Nginx> {
   mkdirSync(dir, { recursive: true });
   const port = await freeTcpPort();
@@ -37,7 +48,14 @@ http {
   server {
     listen 127.0.0.1:${port};
     root ${root};
-    add_header Cache-Control no-store;
+    location / {
+      if ($http_authorization = "") {
+        add_header WWW-Authenticate 'Digest realm="hotdesk", qop="auth", algorithm=MD5, nonce="${FIXED_NONCE}", opaque="0123456789abcdef"' always;
+        add_header WWW-Authenticate 'Digest realm="hotdesk", qop="auth", algorithm=SHA-256, nonce="${FIXED_NONCE}", opaque="0123456789abcdef"' always;
+        return 401;
+      }
+      add_header Cache-Control no-store;
+    }
   }
 }
 `);
@@ -57,6 +75,7 @@ http {
   }
   return {
     port,
+    pid: child.pid ?? 0,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

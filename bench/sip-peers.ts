@@ -30,7 +30,10 @@ function waitExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-/** Kamailio as a stateful, record-routing proxy (bench/fixtures/kamailio-proxy.cfg) on loopback. */
+/**
+ * Kamailio as a stateful, record-routing proxy on loopback: bench/fixtures/kamailio-proxy.cfg by
+ * default, or another configuration there with the same placeholders (kamailio-nat-proxy.cfg).
+ */
 export class Kamailio {
   readonly port: number;
   private readonly child: ChildProcess;
@@ -50,10 +53,10 @@ export class Kamailio {
     return this.child.pid ?? 0;
   }
 
-  static async start(opts: { upstream: string; children: number }): Promise<Kamailio> {
+  static async start(opts: { upstream: string; children: number; config?: string }): Promise<Kamailio> {
     const port = await freeUdpPort();
     const dir = mkdtempSync(join(tmpdir(), 'bench-kamailio-'));
-    const cfg = readFileSync(join(FIXTURES, 'kamailio-proxy.cfg'), 'utf8')
+    const cfg = readFileSync(join(FIXTURES, opts.config ?? 'kamailio-proxy.cfg'), 'utf8')
       .replaceAll('@LISTEN@', `127.0.0.1:${port}`)
       .replaceAll('@UPSTREAM@', opts.upstream)
       .replaceAll('@CHILDREN@', String(opts.children))

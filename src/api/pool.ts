@@ -26,8 +26,17 @@ function port(description: string, defaultPort: number) {
 
 export const pbxSchema = obj({
   host: str({ description: 'Host name or IP address of the tenant PBX the edge proxies to.', minLength: 1, maxLength: 253 }),
-  port: port('SIP port of the PBX.', 5060),
+  port: int({
+    description: 'SIP port of the PBX. Unset, the edge finds the PBX in DNS (RFC 3263): the SRV records _sip._udp, _sip._tcp or _sips._tcp of pbx.host (by transport), tried in priority order with failover to the next on no answer or 503, else pbx.host\'s addresses on 5060 (5061 for tls).',
+    minimum: 1,
+    maximum: 65535,
+  }),
   transport: str({ description: 'SIP transport towards the PBX: udp, tcp or tls.', enum: ['udp', 'tcp', 'tls'], default: 'udp' }),
+  location: str({
+    description: 'Where the PBX runs, so the edge tells it the address it can reach the edge on. External: outside the cluster, it reaches the edge on edge.advertisedHost as the phones do. InCluster: a pod in this cluster, it reaches the edge pod directly on the pod\'s IP, which the edge then writes into the Via and Record-Route the PBX sees (phones still see edge.advertisedHost).',
+    enum: ['External', 'InCluster'],
+    default: 'External',
+  }),
   domain: str({ description: 'SIP domain (the host part of users\' addresses); defaults to pbx.host.', maxLength: 253 }),
   assertIdentity: bool({
     description: 'Add P-Asserted-Identity naming the account the edge proved (the occupant\'s extension, or the desk\'s idle account) to requests it attributed to a desk, for a PBX that trusts the edge as its proxy. Identity headers from phones are removed either way. Unset: false.',
@@ -143,6 +152,13 @@ export const edgeSchema = obj({
     requests: quantities('Minimum resources, e.g. cpu: 100m, memory: 128Mi.'),
     limits: quantities('Maximum resources, e.g. memory: 256Mi.'),
   }, { description: 'Compute resources of each edge pod.' }),
+  natKeepaliveSeconds: int({
+    description: 'How often the edge sends an OPTIONS to each phone registered over UDP, so the NAT in front of the phone keeps its binding open and calls reach it. A phone that leaves three in a row unanswered is no longer pinged until it registers again. 0 sends none.',
+    minimum: 0,
+    maximum: 3600,
+    default: 25,
+    rules: [{ rule: 'self == 0 || self >= 5', message: 'edge.natKeepaliveSeconds must be 0 (off) or at least 5 seconds' }],
+  }),
   advertisedHost: str({
     description: 'Host name or address phones use to reach this pool\'s edge (the load balancer\'s name, say); written into their provisioning files. Defaults to the edge Service\'s cluster DNS name.',
     maxLength: 253,

@@ -16,6 +16,11 @@ if (provisioningWorkers !== undefined && !(Number.isInteger(provisioningWorkers)
   process.stderr.write(`hotdesk edge: HOTDESK_PROVISIONING_WORKERS must be a whole number, 0 or more (got ${JSON.stringify(env.HOTDESK_PROVISIONING_WORKERS)})\n`);
   process.exit(2);
 }
+const natKeepaliveSeconds = env.HOTDESK_NAT_KEEPALIVE_SECONDS === undefined ? undefined : Number(env.HOTDESK_NAT_KEEPALIVE_SECONDS);
+if (natKeepaliveSeconds !== undefined && !(Number.isInteger(natKeepaliveSeconds) && natKeepaliveSeconds >= 0)) {
+  process.stderr.write(`hotdesk edge: HOTDESK_NAT_KEEPALIVE_SECONDS must be a whole number of seconds, 0 (off) or more (got ${JSON.stringify(env.HOTDESK_NAT_KEEPALIVE_SECONDS)})\n`);
+  process.exit(2);
+}
 const rtpPortRange = env.HOTDESK_RTP_PORTS ? parsePortRange(env.HOTDESK_RTP_PORTS) : undefined;
 if (typeof rtpPortRange === 'string') {
   process.stderr.write(`hotdesk edge: HOTDESK_RTP_PORTS: ${rtpPortRange}\n`);
@@ -32,6 +37,8 @@ startEdge({
   // The address phones reach the edge on (the pool's edge.advertisedHost); the pod IP only as a
   // fallback, which serves phones inside the cluster alone.
   ...(env.HOTDESK_ADVERTISED_HOST || env.POD_IP ? { advertisedHost: env.HOTDESK_ADVERTISED_HOST || env.POD_IP } : {}),
+  // The address an in-cluster PBX reaches this pod on (the pod IP); unset, the PBX sees advertisedHost too.
+  ...(env.HOTDESK_PBX_FACING_HOST ? { pbxFacingHost: env.HOTDESK_PBX_FACING_HOST } : {}),
   ...(rtpPortRange ? { rtpPortRange } : {}),
   sipPort: Number(env.HOTDESK_SIP_PORT ?? 5060),
   // Named in the flow tokens this replica writes, so another replica can reach it inside the cluster.
@@ -39,6 +46,7 @@ startEdge({
   httpPort: Number(env.HOTDESK_HTTP_PORT ?? 8080),
   metricsPort: Number(env.HOTDESK_METRICS_PORT ?? 9090),
   ...(provisioningWorkers !== undefined ? { provisioningWorkers } : {}),
+  ...(natKeepaliveSeconds !== undefined ? { natKeepaliveSeconds } : {}),
   logger,
 }).then(
   (edge) => {

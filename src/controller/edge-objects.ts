@@ -59,7 +59,7 @@ export function rtpPorts(range: { first: number; count: number }): number[] {
 
 /**
  * What the edge advertises: the address phones reach it on (Via, Record-Route, Contact, the IVR's
- * SDP) and the RTP ports the Service exposes. Without advertisedHost the edge falls back to its
+ * SDP), the one an in-cluster PBX reaches it on, and the RTP ports the Service exposes. Without advertisedHost the edge falls back to its
  * pod IP, which only phones inside the cluster can reach.
  */
 export function edgeNetworkEnv(pool: HotDeskPool): Array<{ name: string; value: string }> {
@@ -67,7 +67,10 @@ export function edgeNetworkEnv(pool: HotDeskPool): Array<{ name: string; value: 
   const ports = rtpPorts(edge.rtpPorts);
   return [
     ...(edge.advertisedHost ? [{ name: 'HOTDESK_ADVERTISED_HOST', value: edge.advertisedHost }] : []),
+    // An in-cluster PBX reaches the pod itself; $(POD_IP) expands to the POD_IP variable set before this list.
+    ...(pool.spec.pbx.location === 'InCluster' ? [{ name: 'HOTDESK_PBX_FACING_HOST', value: '$(POD_IP)' }] : []),
     { name: 'HOTDESK_RTP_PORTS', value: `${ports[0]}-${ports[ports.length - 1]}` },
+    ...(edge.natKeepaliveSeconds !== undefined ? [{ name: 'HOTDESK_NAT_KEEPALIVE_SECONDS', value: String(edge.natKeepaliveSeconds) }] : []),
   ];
 }
 

@@ -32,6 +32,7 @@ export class EdgeMetrics {
   readonly loginDuration: Histogram;
   readonly loginReregister: Histogram;
   readonly resyncNotifies: Counter<'result'>;
+  readonly natKeepalives: Counter<'result'>;
   readonly sipParseErrors: Counter<'reason'>;
   readonly sipFramingErrors: Counter<'transport' | 'problem'>;
   readonly sipRateLimited: Counter;
@@ -64,6 +65,7 @@ export class EdgeMetrics {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
+    this.natKeepalives = new Counter({ name: 'hotdesk_edge_nat_keepalives_total', help: 'OPTIONS keep-alives sent to phones registered over UDP, by result (answered: any response; unanswered: timeout or send error)', labelNames: ['result'], registers });
     this.resyncNotifies = new Counter({ name: 'hotdesk_resync_notifies_total', help: 'check-sync NOTIFYs sent to phones, by result', labelNames: ['result'], registers });
     for (const result of ['served', 'challenged', 'denied', 'not_found', 'error'] satisfies ProvisioningResult[]) this.provisioningRequests.inc({ result }, 0);
 

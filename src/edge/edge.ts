@@ -7,7 +7,7 @@ import { loadPrompts, type PromptSet } from '../media/prompts.ts';
 import { EventRecorder, KubeClient, ProbeServer, RuntimeMetrics } from '../runtime/index.ts';
 import { cloneMessage, getHeader, type SipResponse } from '../sip/message.ts';
 import { SipProxy, type InDialogFlowRoute } from '../sip/proxy.ts';
-import type { IncomingRequest, ProxyRequestOptions, ProxyTarget, ServerResponse } from '../sip/request-context.ts';
+import type { IncomingRequest, ProxyRequestOptions, ServerResponse } from '../sip/request-context.ts';
 import { assertedIdentity, requestUriInDomain, stripPhoneClaims } from '../sip/sanitise.ts';
 import type { TimerSettings } from '../sip/transaction.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -19,7 +19,11 @@ import { FlowTokens } from './flow-token.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { IvrCallGate, type IvrCallLimits } from './ivr-call-gate.ts';
 import { LoginTracker } from './login-tracker.ts';
-import { HostAddresses, isFromPbx } from './pbx-addresses.ts';
+import { startNatKeepalives } from './nat-keepalive-sender.ts';
+import { pbxFacingHostChooser } from './edge-faces.ts';
+import { HostAddresses, isFromPbx, systemResolve } from './pbx-addresses.ts';
+import { PbxResolver } from './pbx-resolver.ts';
+import { shouldTryNextTarget } from './pbx-targets.ts';
 import { PinAttempts } from './pin-attempts.ts';
 import { PoolView, type CallerDesk } from './pool-view.ts';
 import { startProvisioningServer, type ProvisioningResult, type ProvisioningServer } from './provisioning-server.ts';
@@ -44,6 +48,8 @@ export interface EdgeOptions {
   host?: string;
   /** Address phones reach this edge at (Via, Record-Route, SDP). Default: host. */
   advertisedHost?: string;
+  /** Address the PBX reaches this edge at, when not advertisedHost (an in-cluster PBX: the pod IP). */
+  pbxFacingHost?: string;
   sipPort?: number;
   httpPort?: number;
   metricsPort?: number;
@@ -59,6 +65,8 @@ export interface EdgeOptions {
   provisioningWorkers?: number;
   /** UDP ports the IVR's RTP binds in (the ones the edge Service exposes). Default: any free port. */
   rtpPortRange?: { min: number; max: number };
+  /** OPTIONS keep-alives to phones registered over UDP, every this many seconds; 0 for none. Default 25. */
+  natKeepaliveSeconds?: number;
   /** Feature-code (IVR) calls in progress per source address and per pool; see ivr-call-gate.ts. */
   ivrCallLimits?: IvrCallLimits;
   /**
@@ -85,6 +93,7 @@ export interface Edge {
 }
 
 const DEFAULT_PROVISIONING_WORKERS = 2;
+const DEFAULT_NAT_KEEPALIVE_SECONDS = 25;
 
 type ProvenCaller = Extract<Caller, { kind: 'desk' }>;
 type ClaimedCaller = Extract<Caller, { kind: 'claim' }>;
@@ -93,8 +102,10 @@ function sipDomain(pool: HotDeskPool): string {
   return pool.spec.pbx.domain ?? pool.spec.pbx.host;
 }
 
-function pbxTarget(pool: HotDeskPool): ProxyTarget {
-  return { host: pool.spec.pbx.host, port: pool.spec.pbx.port, transport: pool.spec.pbx.transport };
+/** The PBX's targets in the order to try them (one, unless DNS SRV names several), with failover between them. */
+async function pbxDestination(resolver: PbxResolver, pool: HotDeskPool): Promise<Pick<ProxyRequestOptions, 'destination' | 'alternatives' | 'tryNext'>> {
+  const [first, ...rest] = await resolver.targets(pool.spec.pbx);
+  return rest.length > 0 ? { destination: first!, alternatives: rest, tryNext: shouldTryNextTarget } : { destination: first! };
 }
 
 function dialCodes(pool: HotDeskPool): DialCodes {
@@ -121,7 +132,18 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const status = new EdgeStatusWriter(client, opts.namespace);
   const registrations = new RegistrationTable();
   // One resolver of the PBX's host for the rate-limit exemption and for telling its requests apart.
-  const pbxAddresses = new HostAddresses({ onError: (pbx, err) => logger.warn({ pbx, err: String(err) }, 'could not resolve the PBX host') });
+  const pbxResolver = new PbxResolver({ onError: (pbx, err) => logger.warn({ pbx, err: String(err) }, 'could not look the PBX up in DNS') });
+  const pbxAddresses = new HostAddresses({
+    onError: (pbx, err) => logger.warn({ pbx, err: String(err) }, 'could not resolve the PBX host'),
+    // A PBX found through SRV sends from any of its targets' addresses, beside its own name's.
+    resolve: async (host) => {
+      const pbx = view.pool()?.spec.pbx;
+      const own = await systemResolve(host).catch(() => [] as string[]);
+      const targets = pbx?.host === host ? await pbxResolver.addresses(pbx) : [];
+      if (own.length === 0 && targets.length === 0) throw new Error(`${host}: no addresses`);
+      return [...own, ...targets];
+    },
+  });
   const logins = new LoginTracker(metrics);
   const prompts = opts.prompts ?? (await loadPrompts());
   const tokens = new FlowTokens(opts.flowTokenKey ?? randomBytes(32));
@@ -134,6 +156,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   const proxy = new SipProxy({
     host,
     advertisedHost,
+    advertisedHostFor: pbxFacingHostChooser(opts.pbxFacingHost, () => view.pool()?.spec.pbx.host, pbxAddresses),
+    otherOwnHosts: opts.pbxFacingHost ? [opts.pbxFacingHost] : [],
     udpPort: opts.sipPort ?? 5060,
     tcpPort: opts.sipPort ?? 5060,
     metrics: metrics.sipHook(),
@@ -216,7 +240,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   };
 
   /** How a request from a phone goes to the PBX: the pool's Request-URI domain, and the identity the edge proved. */
-  const towardsPbx = (pool: HotDeskPool, req: IncomingRequest, caller: ProvenCaller | undefined, add: Array<[string, string]> = []): ProxyRequestOptions => {
+  const towardsPbx = async (pool: HotDeskPool, req: IncomingRequest, caller: ProvenCaller | undefined, add: Array<[string, string]> = []): Promise<ProxyRequestOptions> => {
     const headers = [...add];
     if (caller && pool.spec.pbx.assertIdentity && !headers.some(([name]) => name.toLowerCase() === 'p-asserted-identity')) {
       const device = view.device(caller.device);
@@ -226,7 +250,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       if (user) headers.push(['p-asserted-identity', assertedIdentity(user, sipDomain(pool), displayName)]);
     }
     return {
-      destination: pbxTarget(pool),
+      ...(await pbxDestination(pbxResolver, pool)),
       // The PBX's in-dialog requests of a phone's call come back on the phone's flow too.
       ...(isFromPbx(pbxAddresses, pool.spec.pbx, req.source) ? {} : { recordRouteUser: flows.tokenOf(req) }),
       ...(pool.spec.pbx.rewriteRequestUriHost ? { requestUri: requestUriInDomain(req.uri, sipDomain(pool)) } : {}),
@@ -294,7 +318,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       }
     }
     if (req.method === 'REGISTER') {
-      const options = towardsPbx(pool, req, undefined);
+      const options = await towardsPbx(pool, req, undefined);
       let rewrites: ContactRewrite[] = [];
       if (!fromPbx) {
         const mode = pool.spec.pbx.phoneRouting ?? 'contact';
@@ -310,14 +334,14 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       return;
     }
     if (req.inDialog) {
-      await req.proxy({ destination: pbxTarget(pool) });
+      await req.proxy(await pbxDestination(pbxResolver, pool));
       return;
     }
     const fromUser = req.from?.uri.user ?? '';
     const attributed: Caller = isFromPbx(pbxAddresses, pool.spec.pbx, req.source) ? { kind: 'other' } : attributeCaller(registrations.flow(req.flow), fromUser, view);
     if (req.method !== 'INVITE') {
       // Not a call: nothing for the edge to decide. The PBX authenticates what the edge did not prove.
-      await req.proxy(towardsPbx(pool, req, attributed.kind === 'desk' ? attributed : undefined));
+      await req.proxy(await towardsPbx(pool, req, attributed.kind === 'desk' ? attributed : undefined));
       return;
     }
     const codes = dialCodes(pool);
@@ -350,12 +374,12 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
           add.push(['p-asserted-identity', `<sip:${pool.spec.emergency.callerId}@${sipDomain(pool)}>`]);
         }
         logger.warn({ device: desk?.device.metadata.name, callId: req.callId }, 'emergency call');
-        await req.proxy(towardsPbx(pool, req, caller, add));
+        await req.proxy(await towardsPbx(pool, req, caller, add));
         return;
       }
       case 'forward':
         reportActivity(desk);
-        await req.proxy(towardsPbx(pool, req, caller));
+        await req.proxy(await towardsPbx(pool, req, caller));
         return;
     }
   };
@@ -369,7 +393,9 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   // process that goes on running: tests and the demo start edges in-process.
   let http: ProvisioningServer | undefined;
   let probe: ProbeServer | undefined;
+  let stopNatKeepalives = (): void => {};
   const stopAll = async () => {
+    stopNatKeepalives();
     await http?.close();
     await proxy.close();
     await Promise.all([...view.informers(), peers.informer].map((i) => i.stop()));
@@ -379,6 +405,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     for (const inf of [...view.informers(), peers.informer]) inf.start();
     await Promise.all([...view.informers(), peers.informer].map((i) => i.waitForSync()));
     await proxy.listen();
+    stopNatKeepalives = startNatKeepalives({ proxy, flows: () => registrations.udpFlows(), intervalSeconds: opts.natKeepaliveSeconds ?? DEFAULT_NAT_KEEPALIVE_SECONDS, counter: metrics.natKeepalives, logger });
 
     const provisioning = {
       host,

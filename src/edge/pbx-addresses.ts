@@ -18,7 +18,7 @@ export interface PbxAddressOptions {
   onError?: (host: string, err: unknown) => void;
 }
 
-async function systemResolve(host: string): Promise<string[]> {
+export async function systemResolve(host: string): Promise<string[]> {
   return (await lookup(host, { all: true })).map((a) => a.address);
 }
 
@@ -88,6 +88,7 @@ export function pbxAddressMatcher(host: () => string | undefined, opts: PbxAddre
  * Whether a SIP request came from the pool's PBX itself (an in-dialog request towards a phone):
  * one of its host's addresses, from the port it listens on. Those pass unfiltered and unattributed.
  */
-export function isFromPbx(addresses: HostAddresses, pbx: { host: string; port: number }, source: { address: string; port: number }): boolean {
-  return source.port === pbx.port && addresses.matches(pbx.host, source.address);
+export function isFromPbx(addresses: HostAddresses, pbx: { host: string; port?: number | undefined }, source: { address: string; port: number }): boolean {
+  // A PBX found through SRV may listen on several ports: its addresses (all its targets') decide.
+  return (pbx.port === undefined || source.port === pbx.port) && addresses.matches(pbx.host, source.address);
 }

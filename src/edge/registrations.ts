@@ -128,6 +128,18 @@ export class RegistrationTable {
     return binding && binding.expiresAt > now ? binding.contact : undefined;
   }
 
+  /** Registered flows over UDP with a binding still current, and when the last of them expires (NAT keep-alives go there). */
+  udpFlows(now: number = Date.now()): Array<{ flow: string; expiresAt: number }> {
+    const flows: Array<{ flow: string; expiresAt: number }> = [];
+    for (const [flow, entry] of this.#byFlow) {
+      if (!flow.startsWith('udp|')) continue;
+      let expiresAt = 0;
+      for (const binding of entry.identities.values()) expiresAt = Math.max(expiresAt, binding.expiresAt);
+      if (expiresAt > now) flows.push({ flow, expiresAt });
+    }
+    return flows;
+  }
+
   /** Registered flows held (bounded by FLOWS_PER_DEVICE per device). */
   get flowCount(): number {
     return this.#byFlow.size;

@@ -36,9 +36,10 @@ import {
 } from './message.ts';
 import { methodLabel, type SipMetricsHook } from './metrics.ts';
 import { tagOf } from './name-addr.ts';
+import { isOptionsToSelf, optionsAnswer } from './options-to-self.ts';
 import { parseMessage } from './parser.ts';
 import type { SipParseError } from './parse-error.ts';
-import { IncomingRequest, ServerResponse, type ProxyOutcome, type ProxyRequestOptions } from './request-context.ts';
+import { IncomingRequest, ServerResponse, type ForwardFailure, type ProxyOutcome, type ProxyRequestOptions, type ProxyTarget } from './request-context.ts';
 import { buildResponse } from './response-builder.ts';
 import { destinationOfUri, isOwnUri, isOwnVia, nextHop, ownRouteUsers, popOwnRoutes, topRouteIsOwn, type LocalIdentity } from './routing.ts';
 import { serializeMessage } from './serializer.ts';
@@ -55,6 +56,14 @@ export interface SipProxyOptions {
   host?: string;
   /** Host written into our Via, Record-Route and Contact; default `host` (or 127.0.0.1 for 0.0.0.0). */
   advertisedHost?: string;
+  /**
+   * The host a given next hop reaches us on, when it is not `advertisedHost` (the edge faces phones
+   * on one address and an in-cluster PBX on another); undefined means `advertisedHost`. Called for
+   * every request we send, so it must be cheap.
+   */
+  advertisedHostFor?: (destination: SipAddress) => string | undefined;
+  /** Every host `advertisedHostFor` may return: a Route or Via naming one of them is ours. */
+  otherOwnHosts?: readonly string[];
   /** UDP port (0 = free port), or false for no UDP. Default 5060. */
   udpPort?: number | false;
   /** TCP port (0 = free port), or false for no TCP. Default 5060. */
@@ -120,6 +129,8 @@ interface ForwardContext {
   destination: SipAddress;
   cancelRequested: boolean;
   cancelSent: boolean;
+  /** Timer C of a forwarded INVITE (RFC 3261 §16.6 step 11). */
+  timerC: NodeJS.Timeout | undefined;
 }
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
@@ -145,6 +156,7 @@ export class SipProxy {
   /** Destinations that are a phone's TCP/TLS flow → the source object of that very connection. */
   readonly #flowConnections = new WeakMap<SipAddress, SipAddress>();
   #nextConnectionId = 1;
+  readonly #runningTimerC = new Set<NodeJS.Timeout>();
   #identity: LocalIdentity = { hosts: new Set(), ports: new Set() };
 
   constructor(options: SipProxyOptions = {}) {
@@ -214,7 +226,7 @@ export class SipProxy {
     }
     if (tls) this.#transports.set('tls', new StreamTransport({ ...stream, port: tls.port, tls }));
     for (const [protocol, transport] of this.#transports) if (!this.#bound.has(protocol)) this.#bound.set(protocol, await transport.listen());
-    const hosts = new Set([this.#advertisedHost.toLowerCase(), host.toLowerCase()]);
+    const hosts = new Set([this.#advertisedHost, host, ...(this.#options.otherOwnHosts ?? [])].map((h) => h.toLowerCase()));
     this.#identity = { hosts, ports: new Set([...this.#bound.values()].map((a) => a.port)) };
     return [...this.#bound.values()];
   }
@@ -227,6 +239,8 @@ export class SipProxy {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.#runningTimerC) clearTimeout(timer);
+    this.#runningTimerC.clear();
     this.#layer.abortAll();
     await Promise.all([...this.#transports.values()].map((t) => t.close()));
     this.#transports.clear();
@@ -234,17 +248,22 @@ export class SipProxy {
 
   // ---- helpers for uas.ts / uac.ts -------------------------------------------------------
 
-  /** A Via value for a request we originate or forward over `protocol`, with a new branch. */
-  localVia(protocol: TransportProtocol, loopHash?: string): string {
-    const port = this.address(protocol).port;
-    return serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(protocol), host: this.#advertisedHost, port, params: { branch: newBranch(loopHash), rport: null } });
+  /** Our host as seen from `towards` (see advertisedHostFor); advertisedHost when no destination is given. */
+  hostFor(towards?: SipAddress): string {
+    return (towards && this.#options.advertisedHostFor?.(towards)) ?? this.#advertisedHost;
   }
 
-  /** Our SIP URI on a transport, for Contact and Record-Route. */
-  localUri(protocol: TransportProtocol, user?: string, extraParams = ''): string {
+  /** A Via value for a request we originate or forward over `protocol` (to `towards`), with a new branch. */
+  localVia(protocol: TransportProtocol, loopHash?: string, towards?: SipAddress): string {
+    const port = this.address(protocol).port;
+    return serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(protocol), host: this.hostFor(towards), port, params: { branch: newBranch(loopHash), rport: null } });
+  }
+
+  /** Our SIP URI on a transport, for Contact and Record-Route, as `towards` reaches us. */
+  localUri(protocol: TransportProtocol, user?: string, extraParams = '', towards?: SipAddress): string {
     const port = this.address(protocol).port;
     const transportParam = protocol === 'udp' ? '' : `;transport=${protocol}`;
-    return `sip:${user === undefined ? '' : `${user}@`}${this.#advertisedHost}:${port}${transportParam}${extraParams}`;
+    return `sip:${user === undefined ? '' : `${user}@`}${this.hostFor(towards)}:${port}${transportParam}${extraParams}`;
   }
 
   /**
@@ -360,6 +379,7 @@ export class SipProxy {
     const res = new ServerResponse(request, tx, randomTag(), () => {});
 
     const toTag = tagOf(getHeader(request, 'to'));
+    if (toTag === undefined && isOptionsToSelf(request, this.#identity)) return this.#respond(tx, optionsAnswer(request, randomTag()));
     if (toTag !== undefined) {
       const dialog = this.#dialogs.get(`${getHeader(request, 'call-id')}|${toTag}`);
       if (dialog) return dialog.receiveRequest(req, res);
@@ -434,7 +454,7 @@ export class SipProxy {
     // Deterministic branch so a retransmitted ACK gets the same one (stateless forwarding).
     const incoming = getHeader(ack, 'via') ?? '';
     const branch = BRANCH_MAGIC_COOKIE + createHash('sha1').update(incoming).digest('hex').slice(0, 20);
-    const via = this.#viaWithHost(destination.transport, viaHost ?? this.#advertisedHost, branch);
+    const via = this.#viaWithHost(destination.transport, viaHost ?? this.hostFor(destination), branch);
     prependHeader(ack, 'via', via);
     this.#send(ack, destination).catch(() => {});
   }
@@ -542,72 +562,134 @@ export class SipProxy {
     if (options.requestUri !== undefined) forwarded.uri = options.requestUri;
     for (const name of options.headers?.remove ?? []) removeHeader(forwarded, name);
     for (const [name, value] of options.headers?.add ?? []) appendHeader(forwarded, name, value);
-    const { host, port, transport = 'udp' } = options.destination;
     const recordRoute = options.recordRoute ?? (DIALOG_CREATING.has(req.method) && !req.inDialog);
-    let destination: SipAddress | undefined = { transport, address: host, port };
-    if (options.flowConnection !== undefined) destination = this.#flowDestination(destination, options.flowConnection);
-    if (destination === undefined) {
+    let first: SipAddress | undefined = addressOfTarget(options.destination);
+    if (options.flowConnection !== undefined) first = this.#flowDestination(first, options.flowConnection);
+    if (first === undefined) {
       if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 430, { reason: 'Flow Failed', toTag: randomTag() }));
       return Promise.resolve({ status: 430 });
     }
-    return this.#forwardPrepared(req, tx, forwarded, destination, recordRoute, options);
+    const failover = options.alternatives?.length && options.tryNext ? { targets: options.alternatives.map(addressOfTarget), tryNext: options.tryNext } : undefined;
+    return this.#forwardPrepared(req, tx, forwarded, first, recordRoute, options, failover);
   }
 
   #forwardPrepared(
     req: IncomingRequest,
     tx: ServerTransaction,
-    forwarded: SipRequest,
-    destination: SipAddress,
+    base: SipRequest,
+    first: SipAddress,
     recordRoute: boolean,
     { recordRouteUser, rewriteResponse, viaHost }: Pick<ProxyRequestOptions, 'recordRouteUser' | 'rewriteResponse' | 'viaHost'> = {},
+    failover?: { targets: SipAddress[]; tryNext: (failure: ForwardFailure) => boolean },
   ): Promise<ProxyOutcome> {
     const fail = (status: number, reason?: string): Promise<ProxyOutcome> => {
       this.#respond(tx, buildResponse(req.message, status, { reason, toTag: randomTag() }));
       return Promise.resolve({ status });
     };
     if (tx.finalSent) return Promise.resolve({ status: tx.lastResponse?.status ?? 0 });
-    const mf = decrementMaxForwards(getHeader(forwarded, 'max-forwards'));
+    const mf = decrementMaxForwards(getHeader(base, 'max-forwards'));
     if (!mf.ok) return fail(483);
-    setHeader(forwarded, 'max-forwards', String(mf.value));
+    setHeader(base, 'max-forwards', String(mf.value));
     const loopHash = computeLoopHash(req.message);
     if (isLooping(req.message, loopHash, (via) => isOwnVia(via, this.#identity))) return fail(482);
-    if (!this.#transports.has(destination.transport)) return fail(503, `No ${destination.transport.toUpperCase()} Transport`);
+    if (!this.#transports.has(first.transport)) return fail(503, `No ${first.transport.toUpperCase()} Transport`);
+    const isInvite = base.method === 'INVITE';
 
-    if (recordRoute) {
-      // Two entries when the transport changes (RFC 5658), so each side reaches us on its own.
-      const inbound = req.source.transport;
-      if (inbound !== destination.transport && this.#transports.has(inbound)) prependHeader(forwarded, 'record-route', `<${this.localUri(inbound, recordRouteUser, ';lr')}>`);
-      prependHeader(forwarded, 'record-route', `<${this.localUri(destination.transport, recordRouteUser, ';lr')}>`);
-    }
-    prependHeader(forwarded, 'via', viaHost === undefined ? this.localVia(destination.transport, loopHash) : this.#viaWithHost(destination.transport, viaHost, newBranch(loopHash)));
-
-    const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false };
-    tx.context = context;
     return new Promise<ProxyOutcome>((resolve) => {
-      context.client = this.#layer.startClient(forwarded, destination, {
-        onResponse: (response) => {
-          if (response.status === 100) return;
-          const upstream = cloneMessage(response);
-          shiftHeader(upstream, 'via');
-          rewriteResponse?.(upstream);
-          this.#respond(tx, upstream);
-          if (response.status < 200) {
-            if (context.cancelRequested) this.#sendCancel(context);
-            return;
-          }
-          resolve({ status: response.status, response });
-        },
-        onTimeout: () => {
+      const attempt = (destination: SipAddress, next: SipAddress[]): void => {
+        // Each attempt is a new branch with its own Via and Record-Route (our face may differ).
+        const forwarded = next.length > 0 ? cloneMessage(base) : base;
+        if (recordRoute) this.#recordRoute(forwarded, req.source, destination, recordRouteUser);
+        prependHeader(forwarded, 'via', viaHost === undefined ? this.localVia(destination.transport, loopHash, destination) : this.#viaWithHost(destination.transport, viaHost, newBranch(loopHash)));
+        const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false, timerC: undefined };
+        tx.context = context;
+        /** True when the failure was handed to the next target. */
+        const failedOver = (failure: ForwardFailure): boolean => {
+          const following = next.find((target) => this.#transports.has(target.transport));
+          if (!failover || following === undefined || context.cancelRequested || tx.finalSent || context.client?.hasProvisional || !failover.tryNext(failure)) return false;
+          this.#options.logger?.debug({ failure, target: `${destination.address}:${destination.port}`, next: `${following.address}:${following.port}` }, 'next hop failed; trying the next target');
+          attempt(following, next.slice(next.indexOf(following) + 1));
+          return true;
+        };
+        const timedOut = (): void => {
+          if (failedOver({ kind: 'timeout' })) return;
           if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 408, { toTag: randomTag() }));
           resolve({ status: 408 });
-        },
-        onTransportError: (err) => {
-          this.#options.logger?.debug({ err: err.message }, 'forwarding failed');
-          if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 503, { reason: 'Next Hop Unreachable', toTag: randomTag() }));
-          resolve({ status: 503 });
-        },
-      });
+        };
+        context.client = this.#layer.startClient(forwarded, destination, {
+          onResponse: (response) => {
+            if (response.status === 100) return;
+            if (response.status >= 200) {
+              this.#stopTimerC(context);
+              if (failedOver({ kind: 'response', status: response.status })) return;
+            }
+            const upstream = cloneMessage(response);
+            shiftHeader(upstream, 'via');
+            rewriteResponse?.(upstream);
+            this.#respond(tx, upstream);
+            if (response.status < 200) {
+              if (isInvite) this.#restartTimerC(context, timedOut);
+              if (context.cancelRequested) this.#sendCancel(context);
+              return;
+            }
+            resolve({ status: response.status, response });
+          },
+          onTimeout: () => {
+            this.#stopTimerC(context);
+            timedOut();
+          },
+          onTransportError: (err) => {
+            this.#stopTimerC(context);
+            this.#options.logger?.debug({ err: err.message }, 'forwarding failed');
+            if (failedOver({ kind: 'transport-error' })) return;
+            if (!tx.finalSent) this.#respond(tx, buildResponse(req.message, 503, { reason: 'Next Hop Unreachable', toTag: randomTag() }));
+            resolve({ status: 503 });
+          },
+        });
+        if (isInvite) this.#restartTimerC(context, timedOut);
+      };
+      attempt(first, failover?.targets ?? []);
     });
+  }
+
+  /**
+   * (Re)starts Timer C (RFC 3261 §16.6 step 11, §16.7 step 2). When it fires the callee has rung
+   * too long or said nothing: a branch that rang is CANCELled (its 487 then ends the call as usual,
+   * §16.8); one that never answered, or ignored the CANCEL, counts as a 408.
+   */
+  #restartTimerC(context: ForwardContext, timedOut: () => void): void {
+    this.#stopTimerC(context);
+    const timer = setTimeout(() => {
+      this.#runningTimerC.delete(timer);
+      context.timerC = undefined;
+      if (context.client?.hasProvisional && !context.cancelSent) {
+        this.#sendCancel(context);
+        // A callee that ignores the CANCEL too gets one more Timer C before the caller hears 408.
+        this.#restartTimerC(context, timedOut);
+      } else timedOut();
+    }, this.#timers.c);
+    context.timerC = timer;
+    this.#runningTimerC.add(timer);
+  }
+
+  #stopTimerC(context: ForwardContext): void {
+    if (context.timerC === undefined) return;
+    clearTimeout(context.timerC);
+    this.#runningTimerC.delete(context.timerC);
+    context.timerC = undefined;
+  }
+
+  /**
+   * Two entries when the two sides reach us differently, by transport or by host (RFC 5658): the
+   * top one for the callee, the next for the caller, so each side routes to its own face of us.
+   */
+  #recordRoute(forwarded: SipRequest, inbound: SipAddress, outbound: SipAddress, user?: string): void {
+    const outboundUri = this.localUri(outbound.transport, user, ';lr', outbound);
+    if (this.#transports.has(inbound.transport)) {
+      const inboundUri = this.localUri(inbound.transport, user, ';lr', inbound);
+      if (inboundUri !== outboundUri) prependHeader(forwarded, 'record-route', `<${inboundUri}>`);
+    }
+    prependHeader(forwarded, 'record-route', `<${outboundUri}>`);
   }
 
   /** An in-dialog request for a flow another replica holds (ToReplica): its Routes go along untouched. */
@@ -664,6 +746,10 @@ async function bindPairOnOnePort(
 }
 
 const RESPONSE_START = Buffer.from('SIP/2.0 ');
+
+function addressOfTarget(target: ProxyTarget): SipAddress {
+  return { transport: target.transport ?? 'udp', address: target.host, port: target.port };
+}
 
 function isResponseStart(data: Buffer): boolean {
   return data.length >= RESPONSE_START.length && data.compare(RESPONSE_START, 0, RESPONSE_START.length, 0, RESPONSE_START.length) === 0;

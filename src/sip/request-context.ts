@@ -16,8 +16,17 @@ export interface ProxyTarget {
   transport?: TransportProtocol;
 }
 
+/** How one forwarding attempt failed before any provisional response (see ProxyRequestOptions.alternatives). */
+export type ForwardFailure = { kind: 'transport-error' } | { kind: 'timeout' } | { kind: 'response'; status: number };
+
 export interface ProxyRequestOptions {
   destination: ProxyTarget;
+  /**
+   * Further targets, in order, tried one after the other when an attempt fails before any
+   * provisional response and `tryNext` says the failure warrants it (RFC 3263 §4.3 failover).
+   */
+  alternatives?: ProxyTarget[];
+  tryNext?: (failure: ForwardFailure) => boolean;
   headers?: {
     /** Headers to add below any existing ones of the same name, in order. */
     add?: Array<[string, string]>;

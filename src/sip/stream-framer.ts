@@ -14,6 +14,8 @@ export class StreamFramer {
   readonly #maxMessageBytes: number;
   #buffer: Buffer = Buffer.alloc(0);
   #failed = false;
+  /** CR and LF bytes seen since the last message began: four of them make a keep-alive ping. */
+  #lineBreaksBetweenMessages = 0;
 
   constructor(maxMessageBytes: number) {
     this.#maxMessageBytes = maxMessageBytes;
@@ -31,13 +33,15 @@ export class StreamFramer {
     const events: FramerEvent[] = [];
     for (;;) {
       let start = 0;
-      while (start < this.#buffer.length && (this.#buffer[start] === 0x0d || this.#buffer[start] === 0x0a)) start++;
-      if (start > 0) {
-        // A double CRLF ping is answered with a single CRLF pong by the transport.
-        if (start >= 4 && this.#buffer.subarray(0, 4).toString('latin1') === '\r\n\r\n') events.push({ kind: 'keepalive' });
-        this.#buffer = this.#buffer.subarray(start);
+      while (start < this.#buffer.length && (this.#buffer[start] === 0x0d || this.#buffer[start] === 0x0a)) {
+        start++;
+        // Every double CRLF ping is answered with a single CRLF pong by the transport, even when
+        // the ping's bytes arrive in separate reads.
+        if (++this.#lineBreaksBetweenMessages % 4 === 0) events.push({ kind: 'keepalive' });
       }
+      if (start > 0) this.#buffer = this.#buffer.subarray(start);
       if (this.#buffer.length === 0) return events;
+      this.#lineBreaksBetweenMessages = 0;
       const bounds = findHeadEnd(this.#buffer);
       if (bounds === undefined) {
         if (this.#buffer.length > this.#maxMessageBytes) return this.#fail(events, 'message too large');

@@ -16,9 +16,14 @@ export interface TimerSettings {
   t2: number;
   /** Maximum time a message stays in the network, 5 s by default. */
   t4: number;
+  /**
+   * Timer C (RFC 3261 §16.6 step 11): how long a proxy waits for a forwarded INVITE's final
+   * response, restarted by each provisional one; more than 3 minutes (185 s) by default.
+   */
+  c: number;
 }
 
-export const DEFAULT_TIMERS: Readonly<TimerSettings> = { t1: 500, t2: 4000, t4: 5000 };
+export const DEFAULT_TIMERS: Readonly<TimerSettings> = { t1: 500, t2: 4000, t4: 5000, c: 185_000 };
 
 /** What transactions need from below: send a message to an address, and know if it is reliable. */
 export interface TransactionIo {

@@ -34,16 +34,16 @@ export function sendRequest(proxy: SipProxy, options: OutOfDialogRequest): Promi
     ? { transport: options.destination.transport ?? 'udp', address: options.destination.host, port: options.destination.port }
     : destinationOfUri(parseUri(options.uri));
   const method = options.method.toUpperCase();
-  const from = options.from ?? `<${proxy.localUri(destination.transport, 'edge')}>`;
+  const from = options.from ?? `<${proxy.localUri(destination.transport, 'edge', '', destination)}>`;
   const headers: Array<[string, string]> = [
-    ['via', proxy.localVia(destination.transport)],
+    ['via', proxy.localVia(destination.transport, undefined, destination)],
     ['max-forwards', '70'],
     ['from', `${from};tag=${randomTag()}`],
     ['to', options.to ?? `<${options.uri}>`],
     ['call-id', `${randomBytes(12).toString('hex')}@${proxy.advertisedHost}`],
     ['cseq', `1 ${method}`],
     // A caller's own Contact (a REGISTER's binding) replaces ours: two would register two bindings.
-    ...(options.headers?.some(([name]) => name.toLowerCase() === 'contact') ? [] : [['contact', `<${proxy.localUri(destination.transport, 'edge')}>`] as [string, string]]),
+    ...(options.headers?.some(([name]) => name.toLowerCase() === 'contact') ? [] : [['contact', `<${proxy.localUri(destination.transport, 'edge', '', destination)}>`] as [string, string]]),
     ...(options.headers ?? []),
   ];
   if (options.body !== undefined) headers.push(['content-type', options.contentType ?? 'application/octet-stream']);

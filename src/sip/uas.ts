@@ -243,7 +243,7 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
     const destination = this.#firstHop();
     if (destination === undefined) return Promise.reject(new Error('dialog has no usable remote target'));
     const headers: Array<[string, string]> = [
-      ['via', this.#proxy.localVia(destination.transport)],
+      ['via', this.#proxy.localVia(destination.transport, undefined, destination)],
       ['max-forwards', '70'],
       ...this.routeSet.map((r): [string, string] => ['route', r]),
       ['from', this.#localUri],
@@ -266,7 +266,7 @@ export class UasDialog extends EventEmitter<DialogEvents> implements LocalDialog
  */
 export function answer(proxy: SipProxy, req: IncomingRequest, res: ServerResponse, options: AnswerOptions = {}): UasDialog {
   const transport = req.source.transport;
-  const contact = `<${proxy.localUri(transport, options.contactUser ?? 'edge')}>`;
+  const contact = `<${proxy.localUri(transport, options.contactUser ?? 'edge', '', req.source)}>`;
   const dialog = new UasDialog(proxy, req.message, res.toTag, transport, contact, req.source);
   proxy.registerDialog(dialog.callId, dialog.localTag, dialog);
   if (options.body !== undefined) dialog.setLocalBody(options.body, options.contentType ?? 'application/sdp');

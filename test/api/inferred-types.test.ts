@@ -12,7 +12,7 @@ import {
 // Compile-time checks (tsc runs before the tests): the types come from the same schema as the CRDs.
 export function readDefaultedFields(spec: HotDeskPoolSpec): number {
   // Defaulted fields are always present on objects read from the API server.
-  const port: number = spec.pbx.port;
+  const port: number = spec.edge.sipPort;
   const transport: 'udp' | 'tcp' | 'tls' = spec.pbx.transport;
   const zone: string = spec.sessionPolicy.timeZone;
   // @ts-expect-error an optional field without a default may be absent

@@ -9,28 +9,37 @@ import { startControlPlane, type ControlPlane } from '../../src/envtest/controlp
 import { edgeNetworkEnv, edgeObjects, rtpPorts } from '../../src/controller/edge-objects.ts';
 import type { HotDeskPool } from '../../src/api/index.ts';
 
-function poolWith(edge: Record<string, unknown>): HotDeskPool {
+function poolWith(edge: Record<string, unknown>, pbx: Record<string, unknown> = {}): HotDeskPool {
   return {
     apiVersion: 'hotdesk.io/v1alpha1',
     kind: 'HotDeskPool',
     metadata: { name: 'office', namespace: 'net' },
     spec: {
-      pbx: { host: 'pbx.example.com', port: 5060, transport: 'udp' },
+      pbx: { host: 'pbx.example.com', port: 5060, transport: 'udp', ...pbx },
       emergency: { numbers: ['911'] },
       edge: { replicas: 1, serviceType: 'LoadBalancer', sipPort: 5060, httpPort: 8080, metricsPort: 9090, provisioningWorkers: 2, rtpPorts: { first: 20000, count: 32 }, ...edge },
     },
   } as unknown as HotDeskPool;
 }
 
-const envCases: Array<{ name: string; edge: Record<string, unknown>; env: Record<string, string> }> = [
+const envCases: Array<{ name: string; edge: Record<string, unknown>; pbx?: Record<string, unknown>; env: Record<string, string> }> = [
   { name: 'defaults: no advertised host (pod IP fallback), 32 even ports from 20000', edge: {}, env: { HOTDESK_RTP_PORTS: '20000-20062' } },
   { name: 'an advertised host reaches the edge', edge: { advertisedHost: 'sip.office.example.com' }, env: { HOTDESK_ADVERTISED_HOST: 'sip.office.example.com', HOTDESK_RTP_PORTS: '20000-20062' } },
   { name: 'one RTP port', edge: { rtpPorts: { first: 30000, count: 1 } }, env: { HOTDESK_RTP_PORTS: '30000-30000' } },
+  { name: 'an external PBX sees the advertised host too', edge: { advertisedHost: 'sip.office.example.com' }, pbx: { location: 'External' }, env: { HOTDESK_ADVERTISED_HOST: 'sip.office.example.com', HOTDESK_RTP_PORTS: '20000-20062' } },
+  { name: 'NAT keep-alives every 25 s', edge: { natKeepaliveSeconds: 25 }, env: { HOTDESK_RTP_PORTS: '20000-20062', HOTDESK_NAT_KEEPALIVE_SECONDS: '25' } },
+  { name: 'NAT keep-alives off', edge: { natKeepaliveSeconds: 0 }, env: { HOTDESK_RTP_PORTS: '20000-20062', HOTDESK_NAT_KEEPALIVE_SECONDS: '0' } },
+  {
+    name: 'an in-cluster PBX reaches the pod IP',
+    edge: { advertisedHost: 'sip.office.example.com' },
+    pbx: { location: 'InCluster' },
+    env: { HOTDESK_ADVERTISED_HOST: 'sip.office.example.com', HOTDESK_PBX_FACING_HOST: '$(POD_IP)', HOTDESK_RTP_PORTS: '20000-20062' },
+  },
 ];
 
 for (const c of envCases) {
   test(`edge network env: ${c.name}`, () => {
-    assert.deepEqual(Object.fromEntries(edgeNetworkEnv(poolWith(c.edge)).map((e) => [e.name, e.value])), c.env);
+    assert.deepEqual(Object.fromEntries(edgeNetworkEnv(poolWith(c.edge, c.pbx)).map((e) => [e.name, e.value])), c.env);
   });
 }
 
@@ -44,6 +53,10 @@ test('the Deployment carries the network env and the Service every RTP port as U
   const env = objects.deployment.spec.template.spec.containers[0].env;
   assert.ok(env.some((e: any) => e.name === 'HOTDESK_ADVERTISED_HOST' && e.value === '203.0.113.5'));
   assert.ok(env.some((e: any) => e.name === 'POD_IP'), 'the pod IP stays available as the fallback');
+  const inCluster = (edgeObjects({ pool: poolWith({}, { location: 'InCluster' }), defaultImage: 'img', secretNames: [] }) as any).deployment.spec.template.spec.containers[0].env;
+  const names = inCluster.map((e: any) => e.name);
+  // Kubernetes expands $(POD_IP) only from a variable defined earlier in the list.
+  assert.ok(names.indexOf('POD_IP') >= 0 && names.indexOf('POD_IP') < names.indexOf('HOTDESK_PBX_FACING_HOST'), names.join(','));
   const rtp = objects.service.spec.ports.filter((p: any) => p.name.startsWith('rtp-'));
   assert.equal(rtp.length, 32);
   assert.ok(rtp.every((p: any) => p.protocol === 'UDP' && p.port === Number(p.name.slice(4)) && p.targetPort === p.name));
@@ -95,6 +108,9 @@ const validation: Array<{ name: string; edge: string; error?: RegExp }> = [
   { name: 'past the last port', edge: '{rtpPorts: {first: 65500, count: 100}}', error: /must not pass 65534/ },
   { name: 'too many ports', edge: '{rtpPorts: {count: 500}}', error: /count/ },
   { name: 'the SIP port inside the range', edge: '{sipPort: 20010}', error: /sipPort must lie outside rtpPorts/ },
+  { name: 'NAT keep-alives off', edge: '{natKeepaliveSeconds: 0}' },
+  { name: 'NAT keep-alives too often', edge: '{natKeepaliveSeconds: 3}', error: /edge.natKeepaliveSeconds must be 0 \(off\) or at least 5 seconds/ },
+  { name: 'NAT keep-alives rarer than hourly', edge: '{natKeepaliveSeconds: 7200}', error: /natKeepaliveSeconds/ },
 ];
 
 let seq = 0;
@@ -112,6 +128,18 @@ for (const c of validation) {
     assert.match(res.stderr, c.error);
   });
 }
+
+test('the API server defaults pbx.location to External and edge.natKeepaliveSeconds to 25, and refuses an unknown location', async () => {
+  const name = `net-${process.pid}-defaults`;
+  const res = await cp.kubectl(['apply', '-f', '-'], { input: poolYaml(name, '{}') });
+  assert.equal(res.code, 0, res.stderr);
+  const got = JSON.parse((await cp.kubectl(['get', 'hotdeskpool', name, '-o', 'json'])).stdout);
+  assert.equal(got.spec.pbx.location, 'External');
+  assert.equal(got.spec.edge.natKeepaliveSeconds, 25);
+  const bad = await cp.kubectl(['apply', '-f', '-'], { input: poolYaml(`${name}-bad`, '{}').replace('pbx: {host: pbx.example.com}', 'pbx: {host: pbx.example.com, location: Nearby}') });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /location/);
+});
 
 test('the API server accepts the edge Service with all 32 RTP ports', async () => {
   const objects = edgeObjects({ pool: poolWith({ serviceType: 'ClusterIP' }), defaultImage: 'img', secretNames: [] }) as any;

@@ -32,6 +32,8 @@ export interface StackOptions {
   edgeHost?: string;
   /** The address the edge advertises (Via, Record-Route, Contact, SDP); default: its bind address. */
   advertisedHost?: string;
+  /** The address the PBX is told (pool pbx.location InCluster: the pod IP); default: advertisedHost. */
+  pbxFacingHost?: string;
   /** The IVR's RTP ports, as a pool's edge.rtpPorts gives them; default: any free port. */
   rtpPortRange?: { min: number; max: number };
   /** A PBX of the test's own (e.g. in a namespace of a NAT topology) instead of Kamailio on loopback. */
@@ -144,6 +146,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       pool: POOL,
       host: opts.edgeHost ?? '127.0.0.1',
       ...(opts.advertisedHost ? { advertisedHost: opts.advertisedHost } : {}),
+      ...(opts.pbxFacingHost ? { pbxFacingHost: opts.pbxFacingHost } : {}),
       ...(opts.rtpPortRange ? { rtpPortRange: opts.rtpPortRange } : {}),
       sipPort: await freeLoopbackPort(),
       httpPort: 0,

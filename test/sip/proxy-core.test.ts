@@ -89,7 +89,7 @@ describe('proxy core', { timeout: 60_000 }, () => {
     const callee = await udpPeer();
     proxy.on('request', (req) => void req.proxy({ destination: { host: '127.0.0.1', port: callee.port } }));
     const phone = await udpPeer();
-    await phone.send(request('OPTIONS', phone.port, { maxForwards: 0 }), proxy.address('udp').port);
+    await phone.send(request('MESSAGE', phone.port, { maxForwards: 0 }), proxy.address('udp').port);
     const res = await phone.waitFor(isResponse(483));
     assert.equal(res.kind === 'response' && res.reason, 'Too Many Hops');
     assert.equal(callee.received.length, 0);

@@ -25,15 +25,19 @@ export interface SippOptions {
   remote?: string;
   service?: string;
   timeoutSeconds?: number;
+  /** Calls (scenario runs) before SIPp exits; default 1. */
+  calls?: number;
+  /** Address SIPp binds and writes as [local_ip]; default 127.0.0.1 (any 127/8 address works on lo). */
+  localAddress?: string;
 }
 
 export async function startSipp(options: SippOptions): Promise<SippRun> {
   const dir = await mkdtemp(join(tmpdir(), 'sipp-'));
   const args = [
     '-sf', join(FIXTURES, options.scenario),
-    '-i', '127.0.0.1',
+    '-i', options.localAddress ?? '127.0.0.1',
     '-p', String(options.port),
-    '-m', '1',
+    '-m', String(options.calls ?? 1),
     '-t', options.transport === 'tcp' ? 't1' : 'u1',
     '-timeout', `${options.timeoutSeconds ?? 30}s`,
     '-timeout_error',

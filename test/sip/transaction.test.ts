@@ -8,7 +8,7 @@ import { messageBytes, TransactionBudget } from '../../src/sip/limits-transactio
 import { TransactionLayer, type TransactionIo } from '../../src/sip/transaction.ts';
 import type { SipAddress } from '../../src/sip/transport.ts';
 
-const T = { t1: 20, t2: 80, t4: 100 };
+const T = { t1: 20, t2: 80, t4: 100, c: 200_000 };
 const peer: SipAddress = { transport: 'udp', address: '127.0.0.1', port: 5999 };
 
 function recorder(reliable = false): TransactionIo & { sent: Array<{ at: number; msg: SipRequest | SipResponse }> } {
