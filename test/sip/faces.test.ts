@@ -4,12 +4,10 @@
  * doubled when the two differ, and in-dialog requests from either side come back through us.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { afterEach, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeader, getHeaders, type SipMessage } from '../../src/sip/message.ts';
-import { parseMessage } from '../../src/sip/parser.ts';
 import { SipProxy, type SipProxyOptions } from '../../src/sip/proxy.ts';
+import { udpSipPeer } from '../support/udp-sip-peer.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -17,28 +15,12 @@ afterEach(async () => {
 });
 
 async function peer() {
-  const socket = createSocket('udp4');
-  await new Promise<void>((res) => socket.bind(0, '127.0.0.1', () => res()));
-  cleanups.push(() => new Promise<void>((res) => socket.close(() => res())));
-  const received: SipMessage[] = [];
-  socket.on('message', (data) => {
-    const r = parseMessage(data, { framing: 'datagram' });
-    if (r.ok) received.push(r.message);
-  });
-  const port = socket.address().port;
+  const p = await udpSipPeer(cleanups);
   return {
-    port,
-    received,
-    send: (lines: string[], to: number) => new Promise<void>((res, rej) => socket.send(Buffer.from(lines.join('\r\n')), to, '127.0.0.1', (e) => (e ? rej(e) : res()))),
-    async waitFor(what: string, predicate: (m: SipMessage) => boolean): Promise<SipMessage> {
-      const deadline = Date.now() + 5_000;
-      for (;;) {
-        const found = received.find(predicate);
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no ${what}; got ${received.map((m) => (m.kind === 'response' ? m.status : m.method)).join(',')}`);
-        await sleep(10);
-      }
-    },
+    port: p.port,
+    received: p.received,
+    send: (lines: string[], to: number) => p.send(lines.join('\r\n'), to),
+    waitFor: (what: string, predicate: (m: SipMessage) => boolean) => p.waitFor(predicate, { what }),
   };
 }
 

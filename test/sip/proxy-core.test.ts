@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { parseMessage } from '../../src/sip/parser.ts';
 import { SipProxy, type SipProxyOptions } from '../../src/sip/proxy.ts';
 import { sendRequest } from '../../src/sip/uac.ts';
 import type { SipMessage } from '../../src/sip/message.ts';
+import { udpSipPeer } from '../support/udp-sip-peer.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -30,39 +30,7 @@ async function proxyWith(options: SipProxyOptions = {}): Promise<SipProxy> {
   return proxy;
 }
 
-interface Peer {
-  socket: Socket;
-  port: number;
-  received: SipMessage[];
-  send(text: string, port: number): Promise<void>;
-  waitFor(predicate: (m: SipMessage) => boolean, timeoutMs?: number): Promise<SipMessage>;
-}
-
-async function udpPeer(): Promise<Peer> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((res) => socket.bind(0, '127.0.0.1', () => res()));
-  cleanups.push(() => new Promise<void>((res) => socket.close(() => res())));
-  const received: SipMessage[] = [];
-  socket.on('message', (data) => {
-    const r = parseMessage(data, { framing: 'datagram' });
-    if (r.ok) received.push(r.message);
-  });
-  return {
-    socket,
-    port: socket.address().port,
-    received,
-    send: (text, port) => new Promise((res, rej) => socket.send(Buffer.from(text), port, '127.0.0.1', (e) => (e ? rej(e) : res()))),
-    async waitFor(predicate, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = received.find(predicate);
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`timed out; got ${received.map((m) => (m.kind === 'response' ? m.status : m.method)).join(',')}`);
-        await sleep(10);
-      }
-    },
-  };
-}
+const udpPeer = () => udpSipPeer(cleanups);
 
 function request(method: string, peerPort: number, opts: { maxForwards?: number; branch?: string; callId?: string } = {}): string {
   const body = '';
@@ -135,7 +103,7 @@ describe('proxy core', { timeout: 60_000 }, () => {
     const phone = await udpPeer();
     await phone.send(request('INVITE', phone.port), proxy.address('udp').port);
     await phone.waitFor(isResponse(100));
-    const timeout = await phone.waitFor(isResponse(408), 10_000);
+    const timeout = await phone.waitFor(isResponse(408), { timeoutMs: 10_000 });
     assert.ok(timeout);
     const invites = silent.received.filter((m) => m.kind === 'request' && m.method === 'INVITE');
     // T1 = 50 ms, Timer B = 3.2 s: sends at 0, 50, 150, 350, 750, 1550 and 3150 ms.
