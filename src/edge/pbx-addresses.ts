@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import type { SipAddress } from '../sip/transport.ts';
 
 /**
  * Whether a source address is the pool's PBX, when the pool may name its PBX by host name: the
@@ -85,10 +86,22 @@ export function pbxAddressMatcher(host: () => string | undefined, opts: PbxAddre
 }
 
 /**
- * Whether a SIP request came from the pool's PBX itself (an in-dialog request towards a phone):
- * one of its host's addresses, from the port it listens on. Those pass unfiltered and unattributed.
+ * Whether a SIP request came from the pool's PBX itself (a request towards a phone, which passes
+ * unfiltered and unattributed): on a TCP or TLS connection the edge opened to the PBX and the PBX
+ * sends its own requests back on (RFC 5923 connection reuse), or else from one of its host's
+ * addresses and the port it listens on. A connection accepted from the PBX's host on another port
+ * is not the PBX: any program on that host, or behind the same NAT, could have opened it.
  */
-export function isFromPbx(addresses: HostAddresses, pbx: { host: string; port?: number | undefined }, source: { address: string; port: number }): boolean {
+export function isFromPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<SipAddress, 'address' | 'port' | 'connection'>): boolean {
+  const openedTo = source.connection?.openedTo;
+  return isPbxTarget(addresses, pbx, openedTo ?? source);
+}
+
+type PbxName = { host: string; port?: number | undefined };
+
+/** Whether `target` is where the PBX listens: one of its host's addresses (or its name as written), on its port. */
+function isPbxTarget(addresses: HostAddresses, pbx: PbxName, target: { address: string; port: number }): boolean {
   // A PBX found through SRV may listen on several ports: its addresses (all its targets') decide.
-  return (pbx.port === undefined || source.port === pbx.port) && addresses.matches(pbx.host, source.address);
+  if (pbx.port !== undefined && target.port !== pbx.port) return false;
+  return target.address.toLowerCase() === pbx.host.toLowerCase() || addresses.matches(pbx.host, target.address);
 }

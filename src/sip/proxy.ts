@@ -148,14 +148,6 @@ export class SipProxy {
   readonly #dialogs = new Map<string, LocalDialogEndpoint>();
   readonly #layer: TransactionLayer;
   readonly #advertisedHost: string;
-  /**
-   * Connection numbers for flows: a stream transport hands every message of one connection the same
-   * source object, so the object stands for the connection and is forgotten with it.
-   */
-  readonly #connectionIds = new WeakMap<SipAddress, number>();
-  /** Destinations that are a phone's TCP/TLS flow → the source object of that very connection. */
-  readonly #flowConnections = new WeakMap<SipAddress, SipAddress>();
-  #nextConnectionId = 1;
   readonly #runningTimerC = new Set<NodeJS.Timeout>();
   #identity: LocalIdentity = { hosts: new Set(), ports: new Set() };
 
@@ -256,7 +248,7 @@ export class SipProxy {
   /** A Via value for a request we originate or forward over `protocol` (to `towards`), with a new branch. */
   localVia(protocol: TransportProtocol, loopHash?: string, towards?: SipAddress): string {
     const port = this.address(protocol).port;
-    return serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(protocol), host: this.hostFor(towards), port, params: { branch: newBranch(loopHash), rport: null } });
+    return serializeVia({ protocol: 'SIP/2.0', transport: viaTransportToken(protocol), host: this.hostFor(towards), port, params: { branch: newBranch(loopHash), rport: null, ...connectionReuse(protocol) } });
   }
 
   /** Our SIP URI on a transport, for Contact and Record-Route, as `towards` reaches us. */
@@ -511,14 +503,9 @@ export class SipProxy {
     this.#send(upstream, { transport: protocol, address: target.host, port: target.port }).catch(() => {});
   }
 
+  /** The stream transport's number for the connection a message came on; undefined for UDP. */
   #connectionOf(source: SipAddress): number | undefined {
-    if (source.transport === 'udp') return undefined;
-    let id = this.#connectionIds.get(source);
-    if (id === undefined) {
-      id = this.#nextConnectionId++;
-      this.#connectionIds.set(source, id);
-    }
-    return id;
+    return source.connection?.id;
   }
 
   // ---- forwarding --------------------------------------------------------------------------
@@ -548,11 +535,9 @@ export class SipProxy {
   #flowDestination(destination: SipAddress, connection: number | undefined): SipAddress | undefined {
     if (destination.transport === 'udp') return this.#transports.has('udp') ? destination : undefined;
     const transport = this.#transports.get(destination.transport);
-    const source = transport instanceof StreamTransport ? transport.openConnectionSource(destination) : undefined;
-    if (source === undefined || connection === undefined || this.#connectionIds.get(source) !== connection) return undefined;
-    const flow: SipAddress = { ...destination };
-    this.#flowConnections.set(flow, source);
-    return flow;
+    const open = transport instanceof StreamTransport ? transport.openConnection(destination) : undefined;
+    if (open === undefined || connection === undefined || open.id !== connection) return undefined;
+    return { ...destination, connection: open };
   }
 
   #forward(req: IncomingRequest, tx: ServerTransaction, options: ProxyRequestOptions): Promise<ProxyOutcome> {
@@ -721,8 +706,7 @@ export class SipProxy {
     if (transport === undefined) return Promise.reject(new Error(`no ${destination.transport} transport`));
     if (message.kind === 'request') this.#metrics.requestSent?.(methodLabel(message.method));
     else this.#metrics.responseSent?.(message.status);
-    const flowConnection = this.#flowConnections.get(destination);
-    if (flowConnection !== undefined && transport instanceof StreamTransport) return transport.sendOnConnection(flowConnection, serializeMessage(message));
+    if (destination.connection !== undefined && transport instanceof StreamTransport) return transport.sendOnConnection(destination.connection.id, serializeMessage(message));
     return transport.send(destination, serializeMessage(message));
   }
 }
@@ -746,6 +730,15 @@ async function bindPairOnOnePort(
 }
 
 const RESPONSE_START = Buffer.from('SIP/2.0 ');
+
+/**
+ * Over TCP and TLS our Via asks the next hop to send its own requests for us back on the connection
+ * the request came on (RFC 5923 `alias`): a PBX that does (Kamailio with tcp_accept_aliases) is
+ * then recognised by the connection the edge opened to it rather than by a port of its choosing.
+ */
+function connectionReuse(protocol: TransportProtocol): Record<string, null> {
+  return protocol === 'udp' ? {} : { alias: null };
+}
 
 function addressOfTarget(target: ProxyTarget): SipAddress {
   return { transport: target.transport ?? 'udp', address: target.host, port: target.port };

@@ -2,6 +2,8 @@
  * SIP over TCP and TLS (RFC 3261 §18, §26.2): one code path, TLS just wraps the sockets.
  * Connections are reused per remote address:port in both directions, so a response goes back
  * on the connection its request arrived on, and idle connections are closed after a timeout.
+ * Every connection has an identity (StreamConnection) on the source of each message it carries:
+ * a number, and whether this side opened it and to whom.
  * Accepted connections are capped in total and per source, and a message once begun must be
  * complete within a deadline, so a client trickling bytes cannot hold a connection open.
  */
@@ -9,7 +11,7 @@ import { createServer as createTcpServer, connect as tcpConnect, type Server, ty
 import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { ConnectionLimiter, type ConnectionRefusal } from './limits-connections.ts';
 import { StreamFramer } from './stream-framer.ts';
-import { addressKey, type MessageSink, type SipAddress, type SipTransport } from './transport.ts';
+import { addressKey, type MessageSink, type SipAddress, type SipTransport, type StreamConnection } from './transport.ts';
 
 export interface TlsSettings {
   /** PEM certificate chain and key served to peers. */
@@ -49,15 +51,18 @@ export interface StreamTransportOptions {
 
 export type FramingProblem = 'too_large' | 'deadline';
 
+/** Connection numbers are unique across the process's stream transports (TCP and TLS alike). */
+let lastConnectionId = 0;
+
 export class StreamTransport implements SipTransport {
   readonly protocol: 'tcp' | 'tls';
   readonly reliable = true;
   readonly #options: StreamTransportOptions;
   readonly #connections = new Map<string, Socket>();
   readonly #pending = new Map<string, Promise<Socket>>();
-  /** Each connection's source object (what onMessage reports) and back: the connection is a flow. */
-  readonly #sourceOf = new WeakMap<Socket, SipAddress>();
-  readonly #socketOf = new WeakMap<SipAddress, Socket>();
+  /** Open connections by number, with the source their messages are reported from. */
+  readonly #byId = new Map<number, Socket>();
+  readonly #connectionOf = new WeakMap<Socket, StreamConnection>();
   readonly #admission: ConnectionLimiter;
   #server: Server | undefined;
 
@@ -101,25 +106,23 @@ export class StreamTransport implements SipTransport {
     await new Promise<void>((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())));
   }
 
-  /**
-   * The source object of messages on the open connection with `peer`, which stands for that
-   * connection (a phone's flow); undefined when none is open.
-   */
-  openConnectionSource(peer: { address: string; port: number }): SipAddress | undefined {
+  /** The open connection with `peer` (the one `send` would use), undefined when none is open. */
+  openConnection(peer: { address: string; port: number }): StreamConnection | undefined {
     const socket = this.#connections.get(addressKey(peer));
-    return socket && !socket.destroyed ? this.#sourceOf.get(socket) : undefined;
+    return socket === undefined || socket.destroyed ? undefined : this.#connectionOf.get(socket);
   }
 
-  /** Sends on the very connection `source` stands for, never a new one: a flow that closed stays closed. */
-  async sendOnConnection(source: SipAddress, data: Buffer): Promise<void> {
-    const socket = this.#socketOf.get(source);
-    if (socket === undefined || socket.destroyed) throw new Error(`the connection to ${addressKey(source)} has closed`);
+  /** Sends on the very connection numbered `id`, never a new one: a flow that closed stays closed. */
+  async sendOnConnection(id: number, data: Buffer): Promise<void> {
+    const socket = this.#byId.get(id);
+    if (socket === undefined || socket.destroyed) throw new Error(`connection ${id} has closed`);
     await new Promise<void>((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())));
   }
 
   async close(): Promise<void> {
-    for (const socket of this.#connections.values()) socket.destroy();
+    for (const socket of [...this.#connections.values(), ...this.#byId.values()]) socket.destroy();
     this.#connections.clear();
+    this.#byId.clear();
     const server = this.#server;
     this.#server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -151,7 +154,7 @@ export class StreamTransport implements SipTransport {
       socket.once(tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
-        this.#adopt(socket, key);
+        this.#adopt(socket, { address: destination.address, port: destination.port });
         resolve(socket);
       });
     }).finally(() => this.#pending.delete(key));
@@ -173,12 +176,14 @@ export class StreamTransport implements SipTransport {
     this.#adopt(socket);
   }
 
-  #adopt(socket: Socket, knownKey?: string): void {
-    const remote: SipAddress = { transport: this.protocol, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
-    const key = knownKey ?? addressKey(remote);
+  /** `openedTo`: the destination this side connected to; absent for an accepted connection. */
+  #adopt(socket: Socket, openedTo?: { address: string; port: number }): void {
+    const connection: StreamConnection = { id: ++lastConnectionId, ...(openedTo ? { openedTo } : {}) };
+    const remote: SipAddress = { transport: this.protocol, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, connection };
+    const key = addressKey(openedTo ?? remote);
     this.#connections.set(key, socket);
-    this.#sourceOf.set(socket, remote);
-    this.#socketOf.set(remote, socket);
+    this.#byId.set(connection.id, socket);
+    this.#connectionOf.set(socket, connection);
     socket.setNoDelay(true);
     socket.setTimeout(this.#options.idleTimeoutMs ?? 300_000, () => socket.destroy());
     const framer = new StreamFramer(this.#options.maxMessageBytes);
@@ -221,6 +226,7 @@ export class StreamTransport implements SipTransport {
     socket.on('close', () => {
       stopDeadline();
       if (this.#connections.get(key) === socket) this.#connections.delete(key);
+      this.#byId.delete(connection.id);
     });
   }
 }

@@ -7,6 +7,23 @@ export interface SipAddress {
   transport: TransportProtocol;
   address: string;
   port: number;
+  /**
+   * TCP and TLS: on a message's source, the connection it arrived on; on a destination, the one
+   * connection it must go on (a phone's flow), never a new one.
+   */
+  connection?: StreamConnection;
+}
+
+/** One TCP or TLS connection, as the stream transport knows it. */
+export interface StreamConnection {
+  /** Unique in the process and never reused, so a new connection from the same address and port is told apart. */
+  readonly id: number;
+  /**
+   * Set when this side opened the connection: the target it was opened to, as the sender named it
+   * (a peer that sends requests back on it is the peer we chose to reach, RFC 5923). Absent when
+   * the peer connected to us: then only its source address and port are known.
+   */
+  readonly openedTo?: { readonly address: string; readonly port: number };
 }
 
 /** Receives each whole message (one datagram, or one framed stream message) with its source. */

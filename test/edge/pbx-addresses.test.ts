@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalAddress, HostAddresses, pbxAddressMatcher } from '../../src/edge/pbx-addresses.ts';
+import { canonicalAddress, HostAddresses, isFromPbx, pbxAddressMatcher } from '../../src/edge/pbx-addresses.ts';
+import type { SipAddress } from '../../src/sip/transport.ts';
 import { eventually } from '../support/eventually.ts';
 
 test('canonicalAddress folds case and IPv4-mapped IPv6', () => {
@@ -54,4 +55,31 @@ test('the system resolver: localhost resolves to the loopback address', async ()
   const exempt = pbxAddressMatcher(() => 'localhost');
   await eventually('localhost resolved', () => exempt('127.0.0.1') || exempt('::1'), 5_000, 20);
   assert.equal(exempt('192.0.2.1'), false);
+});
+
+test('from the PBX: its address and port, or a TCP/TLS connection the edge opened to it; never another port of its host', async () => {
+  const book = new HostAddresses({ resolve: async () => ['10.0.0.5'] });
+  book.matches('pbx.tenant.example', '10.0.0.5'); // starts the first lookup
+  await eventually('the PBX name resolved', () => book.matches('pbx.tenant.example', '10.0.0.5'));
+  const pbx = { host: '10.0.0.5', port: 5060 };
+  const byName = { host: 'pbx.tenant.example', port: 5060 };
+  const srv = { host: 'pbx.tenant.example' };
+  const accepted = (address: string, port: number): SipAddress => ({ transport: 'tcp', address, port, connection: { id: 1 } });
+  const opened = (address: string, port: number, to = { address, port }): SipAddress => ({ transport: 'tcp', address, port, connection: { id: 2, openedTo: to } });
+  const rows: Array<[string, { host: string; port?: number }, SipAddress, boolean]> = [
+    ['UDP from the PBX\'s port', pbx, { transport: 'udp', address: '10.0.0.5', port: 5060 }, true],
+    ['UDP from another port of its host', pbx, { transport: 'udp', address: '10.0.0.5', port: 5070 }, false],
+    ['UDP from elsewhere', pbx, { transport: 'udp', address: '10.0.0.6', port: 5060 }, false],
+    ['the connection the edge opened to the PBX', pbx, opened('10.0.0.5', 5060), true],
+    ['the connection the edge opened to the PBX by name', byName, opened('10.0.0.5', 5060, { address: 'pbx.tenant.example', port: 5060 }), true],
+    ['a connection the edge opened to another port of its host', pbx, opened('10.0.0.5', 5070), false],
+    ['a connection the edge opened to a phone', pbx, opened('192.0.2.7', 5060), false],
+    ['a connection accepted from the PBX\'s host, another port', pbx, accepted('10.0.0.5', 41234), false],
+    ['a connection accepted from the PBX\'s address and port (as before)', pbx, accepted('10.0.0.5', 5060), true],
+    ['SRV: any port of a target\'s address', srv, { transport: 'udp', address: '10.0.0.5', port: 5070 }, true],
+    ['SRV: a connection the edge opened to a target', srv, opened('10.0.0.5', 5070), true],
+    ['SRV: elsewhere', srv, accepted('10.0.0.6', 5070), false],
+  ];
+  const seen = rows.map(([why, p, source]) => [why, isFromPbx(book, p, source)]);
+  assert.deepEqual(seen, rows.map(([why, , , expected]) => [why, expected]));
 });
