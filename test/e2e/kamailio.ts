@@ -25,6 +25,12 @@ export interface KamailioOptions {
    * and lookup() routes requests for the binding along it, as a Path-aware PBX does.
    */
   usePath?: boolean;
+  /**
+   * Honour `alias` in a TCP request's Via (RFC 5923, tcp_accept_aliases): requests for that sender
+   * then go back on the connection it opened rather than on a new one, and each request's
+   * transport and source are logged ("PBX got <method> over <proto> from <address>:<port>").
+   */
+  tcpAcceptAliases?: boolean;
 }
 
 export interface Kamailio {
@@ -49,14 +55,14 @@ auto_aliases=no
 listen=udp:${host}:${port}
 listen=tcp:${host}:${port}
 alias="${host}:${port}"
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+${opts.tcpAcceptAliases ? 'tcp_accept_aliases=yes\n' : ''}mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 ${modules.map((m) => `loadmodule "${m}.so"`).join('\n')}
 modparam("usrloc", "db_mode", 0)
 modparam("rr", "append_fromtag", 0)
 ${opts.usePath ? 'modparam("registrar", "use_path", 1)\n' : ''}
 request_route {
   xlog("L_INFO", "PBX got $rm $ru from $fu via $si:$sp\\n");
-  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+${opts.tcpAcceptAliases ? '  xlog("L_INFO", "PBX got $rm over $pr from $si:$sp\\n");\n' : ''}  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
   if (has_totag()) {
     if (loose_route()) { t_relay(); exit; }
     if (is_method("ACK") && !t_check_trans()) { t_relay(); exit; }
