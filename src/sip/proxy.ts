@@ -611,6 +611,7 @@ export class SipProxy {
             const upstream = cloneMessage(response);
             shiftHeader(upstream, 'via');
             rewriteResponse?.(upstream);
+            if (this.#forwardLate2xx(tx, upstream)) return;
             this.#respond(tx, upstream);
             if (response.status < 200) {
               if (isInvite) this.#restartTimerC(context, timedOut);
@@ -655,6 +656,18 @@ export class SipProxy {
     }, this.#timers.c);
     context.timerC = timer;
     this.#runningTimerC.add(timer);
+  }
+
+  /**
+   * A 2xx after the caller already had a non-2xx (Timer C's 408: the callee answered as the CANCEL
+   * crossed, or ignored it): a proxy forwards every 2xx to an INVITE (RFC 3261 §16.7 step 5), so the
+   * caller can ACK it and hang up rather than leave the callee in a call nobody hears. The server
+   * transaction is done with, so it goes statelessly, as 2xx retransmissions do.
+   */
+  #forwardLate2xx(tx: ServerTransaction, upstream: SipResponse): boolean {
+    if (upstream.status < 200 || upstream.status >= 300 || !tx.isInvite || !tx.finalSent || (tx.lastResponse?.status ?? 0) < 300) return false;
+    this.#send(upstream, tx.responseDestination).catch(() => {});
+    return true;
   }
 
   #stopTimerC(context: ForwardContext): void {

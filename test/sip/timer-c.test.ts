@@ -1,7 +1,9 @@
 /**
  * Timer C (RFC 3261 §16.6 step 11, §16.8), shortened: a callee that rings and never answers is
  * CANCELled and the caller hears its 487 (real SIPp on both sides); one that says nothing at all
- * gets the caller a 408 before Timer B; a provisional restarts the timer.
+ * gets the caller a 408 before Timer B; a provisional restarts the timer. A callee that answers
+ * after all, once the caller has had the 408, still gets its 2xx to the caller, and the caller's ACK
+ * back through the proxy (RFC 3261 §16.7 step 5: a proxy forwards every 2xx to an INVITE).
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -100,6 +102,39 @@ describe('Timer C', { timeout: 60_000 }, () => {
     // Three rings 500 ms apart: without the restarts Timer C (800 ms) would have fired after the first.
     const cancel = await eventually('the CANCEL', () => callee.received.find((r) => methodOf(r.message) === 'CANCEL'), 5_000, 10);
     assert.ok(cancel.at - firstRingAt >= 1_000 + 800 - 50, `CANCEL ${cancel.at - firstRingAt} ms after the first ring`);
+  });
+});
+
+describe('Timer C and a late 2xx', { timeout: 60_000 }, () => {
+  it('a callee that answers after the caller had its 408: the 200 still reaches the caller, and its ACK the callee', async () => {
+    const callee = await rawPeer();
+    const phone = await rawPeer();
+    const proxy = await proxyTo(callee.port, 500);
+    const proxyPort = proxy.address('udp').port;
+    await phone.send(invite(phone.port, 'late'), proxyPort);
+    const forwarded = (await eventually('the INVITE at the callee', () => callee.received.find((r) => methodOf(r.message) === 'INVITE'), 5_000, 10)).message;
+    const answer = (status: string) => [
+      `SIP/2.0 ${status}`, ...forwardedVias(forwarded).map((v) => `Via: ${v}`), ...forwarded.headers.filter((h) => h.name === 'record-route').map((h) => `Record-Route: ${h.value}`),
+      `From: ${getHeader(forwarded, 'from')}`, `To: ${getHeader(forwarded, 'to')};tag=callee`, `Call-ID: ${getHeader(forwarded, 'call-id')}`,
+      'CSeq: 1 INVITE', `Contact: <sip:callee@127.0.0.1:${callee.port}>`, 'Content-Length: 0', '', '',
+    ].join('\r\n');
+    await callee.send(answer('180 Ringing'), proxyPort);
+    // Timer C CANCELs the ringing branch; the callee misses the CANCEL, and the caller gets 408 a Timer C later.
+    await eventually('the CANCEL', () => callee.received.find((r) => methodOf(r.message) === 'CANCEL'), 5_000, 10);
+    const timedOut = await eventually('the 408', () => phone.received.find((r) => statusOf(r.message) >= 200), 5_000, 10);
+    assert.equal(statusOf(timedOut.message), 408);
+
+    await callee.send(answer('200 OK'), proxyPort);
+    const late = (await eventually('the late 200 at the caller', () => phone.received.find((r) => statusOf(r.message) === 200 && getHeader(r.message, 'cseq') === '1 INVITE'), 5_000, 10)).message;
+    assert.match(getHeader(late, 'to') ?? '', /tag=callee/);
+    assert.equal(forwardedVias(late).length, 1, 'only the caller\'s own Via left');
+    const routes = late.headers.filter((h) => h.name === 'record-route').map((h) => `Route: ${h.value}`);
+    assert.ok(routes.length > 0, 'the proxy record-routed the call');
+    await phone.send([
+      `ACK sip:callee@127.0.0.1:${callee.port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${phone.port};branch=z9hG4bKlateack;rport`, 'Max-Forwards: 70', ...routes,
+      'From: <sip:phone@pbx.example>;tag=c1', `To: ${getHeader(late, 'to')}`, 'Call-ID: late', 'CSeq: 1 ACK', 'Content-Length: 0', '', '',
+    ].join('\r\n'), proxyPort);
+    await eventually('the ACK at the callee', () => callee.received.find((r) => methodOf(r.message) === 'ACK' && getHeader(r.message, 'call-id') === 'late'), 5_000, 10);
   });
 });
 
