@@ -131,7 +131,15 @@ interface ForwardContext {
   cancelSent: boolean;
   /** Timer C of a forwarded INVITE (RFC 3261 §16.6 step 11). */
   timerC: NodeJS.Timeout | undefined;
+  /** While other targets remain: gives up on one that has not answered at all (see #startSilentTargetTimer). */
+  silentTarget: NodeJS.Timeout | undefined;
 }
+
+/**
+ * How long a target may stay silent, in T1s, before the next target is tried: 4 s by default, well
+ * past any round trip, yet 8 times sooner than Timer B. A 100 Trying is due within 200 ms of an INVITE.
+ */
+const SILENT_TARGET_T1S = 8;
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
 const WHITESPACE_ONLY = /^[\r\n\t ]*$/;
@@ -149,6 +157,7 @@ export class SipProxy {
   readonly #layer: TransactionLayer;
   readonly #advertisedHost: string;
   readonly #runningTimerC = new Set<NodeJS.Timeout>();
+  readonly #runningSilentTargetTimers = new Set<NodeJS.Timeout>();
   #identity: LocalIdentity = { hosts: new Set(), ports: new Set() };
 
   constructor(options: SipProxyOptions = {}) {
@@ -231,7 +240,8 @@ export class SipProxy {
   }
 
   async close(): Promise<void> {
-    for (const timer of this.#runningTimerC) clearTimeout(timer);
+    for (const timer of [...this.#runningTimerC, ...this.#runningSilentTargetTimers]) clearTimeout(timer);
+    this.#runningSilentTargetTimers.clear();
     this.#runningTimerC.clear();
     this.#layer.abortAll();
     await Promise.all([...this.#transports.values()].map((t) => t.close()));
@@ -586,7 +596,7 @@ export class SipProxy {
         const forwarded = next.length > 0 ? cloneMessage(base) : base;
         if (recordRoute) this.#recordRoute(forwarded, req.source, destination, recordRouteUser);
         prependHeader(forwarded, 'via', viaHost === undefined ? this.localVia(destination.transport, loopHash, destination) : this.#viaWithHost(destination.transport, viaHost, newBranch(loopHash)));
-        const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false, timerC: undefined };
+        const context: ForwardContext = { client: undefined, forwarded, destination, cancelRequested: false, cancelSent: false, timerC: undefined, silentTarget: undefined };
         tx.context = context;
         /** True when the failure was handed to the next target. */
         const failedOver = (failure: ForwardFailure): boolean => {
@@ -603,6 +613,7 @@ export class SipProxy {
         };
         context.client = this.#layer.startClient(forwarded, destination, {
           onResponse: (response) => {
+            this.#stopSilentTargetTimer(context);
             if (response.status === 100) return;
             if (response.status >= 200) {
               this.#stopTimerC(context);
@@ -621,10 +632,12 @@ export class SipProxy {
             resolve({ status: response.status, response });
           },
           onTimeout: () => {
+            this.#stopSilentTargetTimer(context);
             this.#stopTimerC(context);
             timedOut();
           },
           onTransportError: (err) => {
+            this.#stopSilentTargetTimer(context);
             this.#stopTimerC(context);
             this.#options.logger?.debug({ err: err.message }, 'forwarding failed');
             if (failedOver({ kind: 'transport-error' })) return;
@@ -633,6 +646,14 @@ export class SipProxy {
           },
         });
         if (isInvite) this.#restartTimerC(context, timedOut);
+        if (failover && next.length > 0) {
+          this.#startSilentTargetTimer(context, () => {
+            if (!failedOver({ kind: 'timeout' })) return;
+            // The next target has the request now: this one's retransmissions and timers stop.
+            this.#stopTimerC(context);
+            context.client?.abort();
+          });
+        }
       };
       attempt(first, failover?.targets ?? []);
     });
@@ -656,6 +677,28 @@ export class SipProxy {
     }, this.#timers.c);
     context.timerC = timer;
     this.#runningTimerC.add(timer);
+  }
+
+  /**
+   * Fails over off a target that has sent nothing at all, not even 100 Trying, within
+   * SILENT_TARGET_T1S, as SBCs do, rather than wait out Timer B (64 T1, 32 s) on a PBX that is
+   * down: over UDP nothing else tells. Any response stops the clock, and normal timers apply.
+   */
+  #startSilentTargetTimer(context: ForwardContext, giveUp: () => void): void {
+    const timer = setTimeout(() => {
+      this.#runningSilentTargetTimers.delete(timer);
+      context.silentTarget = undefined;
+      giveUp();
+    }, SILENT_TARGET_T1S * this.#timers.t1);
+    context.silentTarget = timer;
+    this.#runningSilentTargetTimers.add(timer);
+  }
+
+  #stopSilentTargetTimer(context: ForwardContext): void {
+    if (context.silentTarget === undefined) return;
+    clearTimeout(context.silentTarget);
+    this.#runningSilentTargetTimers.delete(context.silentTarget);
+    context.silentTarget = undefined;
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The PBX found in DNS (SRV, then A) through a real UDP DNS exchange with a tiny test server, and
  * failover: the first SRV target is down, so a SIPp call reaches the second; the answers are
- * cached for their TTL (at least 5 s).
+ * cached for their TTL (at least 5 s). A UDP target that says nothing at all is given up after
+ * 8 T1 rather than Timer B's 64; one that sent 100 Trying is not.
  */
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
@@ -9,7 +10,9 @@ import { afterEach, describe, it } from 'node:test';
 import { PbxResolver, type DnsLookups } from '../../src/edge/pbx-resolver.ts';
 import { shouldTryNextTarget } from '../../src/edge/pbx-targets.ts';
 import { SipProxy } from '../../src/sip/proxy.ts';
+import { getHeader, type SipMessage } from '../../src/sip/message.ts';
 import { startTinyDns, type Zone } from '../support/tiny-dns.ts';
+import { udpSipPeer, type UdpSipPeer } from '../support/udp-sip-peer.ts';
 import { freeLoopbackPort, startSipp, waitForListener, type SippRun } from '../sip/sipp.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -93,4 +96,56 @@ describe('the PBX in DNS', { timeout: 90_000 }, () => {
       assert.equal(tried[0], downPort, 'the first target tried was the one down');
     });
   }
+});
+
+describe('a silent UDP target', { timeout: 60_000 }, () => {
+  const T1 = 100;
+  const isInvite = (m: SipMessage) => m.kind === 'request' && m.method === 'INVITE';
+  const invite = (phone: UdpSipPeer, callId: string) => [
+    'INVITE sip:101@pbx.test SIP/2.0', `Via: SIP/2.0/UDP 127.0.0.1:${phone.port};branch=z9hG4bK${callId};rport`, 'Max-Forwards: 70',
+    'From: <sip:phone@pbx.test>;tag=p1', 'To: <sip:101@pbx.test>', `Call-ID: ${callId}`, 'CSeq: 1 INVITE', 'Content-Length: 0', '', '',
+  ].join('\r\n');
+  const answer = (to: SipMessage, status: string) => [
+    `SIP/2.0 ${status}`, ...to.headers.filter((h) => h.name === 'via').map((h) => `Via: ${h.value}`),
+    `From: ${getHeader(to, 'from')}`, `To: ${getHeader(to, 'to')}${status.startsWith('100') ? '' : ';tag=pbx'}`, `Call-ID: ${getHeader(to, 'call-id')}`, 'CSeq: 1 INVITE', 'Content-Length: 0', '', '',
+  ].join('\r\n');
+
+  /** A proxy sending every request to `first`, with `second` as the alternative (as SRV would name them). */
+  async function proxyWithTargets(first: UdpSipPeer, second: UdpSipPeer): Promise<number> {
+    const proxy = new SipProxy({ host: '127.0.0.1', udpPort: 0, tcpPort: false, timers: { t1: T1 } });
+    cleanups.push(() => proxy.close());
+    proxy.on('request', (req) => void req.proxy({ destination: { host: '127.0.0.1', port: first.port }, alternatives: [{ host: '127.0.0.1', port: second.port }], tryNext: shouldTryNextTarget }));
+    await proxy.listen();
+    return proxy.address('udp').port;
+  }
+
+  it('is given up after 8 T1 without a single response, long before Timer B; the next target answers the call', async () => {
+    const [phone, silent, next] = [await udpSipPeer(cleanups), await udpSipPeer(cleanups), await udpSipPeer(cleanups)];
+    const proxyPort = await proxyWithTargets(silent, next);
+    await phone.send(invite(phone, 'silent-first'), proxyPort);
+    await silent.waitFor(isInvite, { what: 'the INVITE at the silent target' });
+    const firstAt = Date.now();
+    const forwarded = await next.waitFor(isInvite, { timeoutMs: 64 * T1, what: 'the INVITE at the next target, before Timer B' });
+    const after = Date.now() - firstAt;
+    assert.ok(after >= 8 * T1 - 50 && after < 16 * T1, `next target tried ${after} ms after the first (8 T1 = ${8 * T1} ms)`);
+    await next.send(answer(forwarded, '200 OK'), proxyPort);
+    await phone.waitFor((m) => m.kind === 'response' && m.status === 200, { what: 'the 200 at the phone' });
+    // The silent target is left alone: no more retransmissions to it.
+    const tries = silent.received.filter(isInvite).length;
+    await new Promise((r) => setTimeout(r, 8 * T1));
+    assert.equal(silent.received.filter(isInvite).length, tries, 'retransmissions to the given-up target stopped');
+  });
+
+  it('one that sent 100 Trying keeps the request: normal timers apply', async () => {
+    const [phone, slow, next] = [await udpSipPeer(cleanups), await udpSipPeer(cleanups), await udpSipPeer(cleanups)];
+    const proxyPort = await proxyWithTargets(slow, next);
+    await phone.send(invite(phone, 'trying-first'), proxyPort);
+    const forwarded = await slow.waitFor(isInvite, { what: 'the INVITE at the first target' });
+    await slow.send(answer(forwarded, '100 Trying'), proxyPort);
+    await new Promise((r) => setTimeout(r, 24 * T1));
+    assert.equal(next.received.length, 0, 'the next target got nothing');
+    await slow.send(answer(forwarded, '486 Busy Here'), proxyPort);
+    const final = await phone.waitFor((m) => m.kind === 'response' && m.status >= 200, { what: 'the final answer at the phone' });
+    assert.equal(final.kind === 'response' && final.status, 486);
+  });
 });
