@@ -6,12 +6,13 @@ import type { Counter } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { SipProxy } from '../sip/proxy.ts';
 import { sendRequest } from '../sip/uac.ts';
-import { NatKeepalivePlan, udpFlowAddress, type KeepaliveFlow } from './nat-keepalive.ts';
+import { NatKeepalivePlan } from './nat-keepalive.ts';
+import type { RegisteredUdpFlow } from './registrations.ts';
 
 export interface NatKeepaliveOptions {
   proxy: SipProxy;
   /** The registered UDP flows (RegistrationTable.udpFlows). */
-  flows: () => KeepaliveFlow[];
+  flows: () => RegisteredUdpFlow[];
   intervalSeconds: number;
   /** hotdesk_edge_nat_keepalives_total{result}: answered or unanswered. */
   counter?: Counter<'result'>;
@@ -25,9 +26,7 @@ export function startNatKeepalives(opts: NatKeepaliveOptions): () => void {
   if (!(opts.intervalSeconds > 0)) return () => {};
   const plan = new NatKeepalivePlan(opts.intervalSeconds * 1000);
   let stopped = false;
-  const ping = (flow: string): void => {
-    const target = udpFlowAddress(flow);
-    if (target === undefined) return;
+  const ping = ({ flow, peer: target }: RegisteredUdpFlow): void => {
     const host = target.address.includes(':') ? `[${target.address}]` : target.address;
     sendRequest(opts.proxy, { method: 'OPTIONS', uri: `sip:${host}:${target.port}`, destination: { host: target.address, port: target.port, transport: 'udp' } }).then(
       () => {
@@ -45,7 +44,9 @@ export function startNatKeepalives(opts: NatKeepaliveOptions): () => void {
     );
   };
   const timer = setInterval(() => {
-    for (const flow of plan.due(opts.flows(), Date.now())) ping(flow);
+    const registered = opts.flows();
+    const byKey = new Map(registered.map((flow) => [flow.flow, flow]));
+    for (const due of plan.due(registered, Date.now())) ping(byKey.get(due)!);
   }, Math.min(TICK_MS, opts.intervalSeconds * 1000));
   timer.unref();
   return () => {

@@ -5,13 +5,11 @@
  * a 4xx, proves the phone alive; a flow that leaves `MAX_MISSES` in a row unanswered is forgotten
  * until it registers again.
  */
-import type { SipAddress } from '../sip/transport.ts';
-
 export const MAX_MISSES = 3;
 
-/** A registered UDP flow as the registration table lists it. */
+/** A registered UDP flow as the registration table lists it (what the plan needs of it). */
 export interface KeepaliveFlow {
-  /** The flow key (`udp|address|port`, see request-context.ts flowKey). */
+  /** The flow's key (request-context.ts flowKey). */
   flow: string;
   /** When its binding expires: a new value means the phone registered again. */
   expiresAt: number;
@@ -25,14 +23,6 @@ interface FlowState {
   misses: number;
   /** The binding's expiry when the flow was forgotten; a refreshed binding revives it. */
   forgottenAt?: number;
-}
-
-/** Where a UDP flow's packets go: the address and port its REGISTER came from. */
-export function udpFlowAddress(flow: string): SipAddress | undefined {
-  const [transport, address, port] = flow.split('|');
-  const portNumber = Number(port);
-  if (transport !== 'udp' || !address || !Number.isInteger(portNumber) || portNumber <= 0 || portNumber > 65535) return undefined;
-  return { transport: 'udp', address, port: portNumber };
 }
 
 export class NatKeepalivePlan {

@@ -64,8 +64,20 @@ export function isRemoval(request: SipRequest): boolean {
 /** How many registered flows a device may hold at once (lines on one phone, a phone that moved). */
 export const FLOWS_PER_DEVICE = 4;
 
+/** A registered UDP flow with a binding still current (NAT keep-alives go there). */
+export interface RegisteredUdpFlow {
+  /** The flow's key (request-context.ts flowKey), as IncomingRequest.flow names it. */
+  flow: string;
+  /** Where its packets go: the address and port its REGISTER came from. */
+  peer: { address: string; port: number };
+  /** When the last of its bindings expires: a new value means the phone registered again. */
+  expiresAt: number;
+}
+
 interface FlowEntry {
   device: string;
+  /** Where the flow's packets go: the transport, address and port its REGISTER came from. */
+  peer: SipAddress;
   /** Registered identity → when its binding expires, and the phone's own Contact URI for it. */
   identities: Map<string, { expiresAt: number; contact: string }>;
 }
@@ -94,7 +106,7 @@ export class RegistrationTable {
   record(reg: Registration, flow?: string): boolean {
     const before = this.#byDevice.get(reg.device);
     this.#byDevice.set(reg.device, reg);
-    if (flow !== undefined) this.#recordFlow(flow, reg.device, reg.identity, reg.expiresAt, reg.contact);
+    if (flow !== undefined) this.#recordFlow(flow, reg.device, reg.source, reg.identity, reg.expiresAt, reg.contact);
     return !before || before.identity !== reg.identity || before.contact !== reg.contact;
   }
 
@@ -129,13 +141,13 @@ export class RegistrationTable {
   }
 
   /** Registered flows over UDP with a binding still current, and when the last of them expires (NAT keep-alives go there). */
-  udpFlows(now: number = Date.now()): Array<{ flow: string; expiresAt: number }> {
-    const flows: Array<{ flow: string; expiresAt: number }> = [];
+  udpFlows(now: number = Date.now()): RegisteredUdpFlow[] {
+    const flows: RegisteredUdpFlow[] = [];
     for (const [flow, entry] of this.#byFlow) {
-      if (!flow.startsWith('udp|')) continue;
+      if (entry.peer.transport !== 'udp') continue;
       let expiresAt = 0;
       for (const binding of entry.identities.values()) expiresAt = Math.max(expiresAt, binding.expiresAt);
-      if (expiresAt > now) flows.push({ flow, expiresAt });
+      if (expiresAt > now) flows.push({ flow, peer: { address: entry.peer.address, port: entry.peer.port }, expiresAt });
     }
     return flows;
   }
@@ -145,7 +157,8 @@ export class RegistrationTable {
     return this.#byFlow.size;
   }
 
-  #recordFlow(flow: string, device: string, identity: string, expiresAt: number, contact: string): void {
+  /** `peer`: where the REGISTER that proved the flow came from (the flow's own transport, address and port). */
+  #recordFlow(flow: string, device: string, peer: SipAddress, identity: string, expiresAt: number, contact: string): void {
     let entry = this.#byFlow.get(flow);
     // A flow that registered for another desk (an address reused behind a NAT) now proves this one.
     if (entry && entry.device !== device) {
@@ -153,7 +166,7 @@ export class RegistrationTable {
       entry = undefined;
     }
     if (!entry) {
-      entry = { device, identities: new Map() };
+      entry = { device, peer, identities: new Map() };
       this.#byFlow.set(flow, entry);
       const flows = [...(this.#flowsOfDevice.get(device) ?? []), flow];
       this.#flowsOfDevice.set(device, flows);

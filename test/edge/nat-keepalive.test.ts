@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_MISSES, NatKeepalivePlan, udpFlowAddress } from '../../src/edge/nat-keepalive.ts';
+import { MAX_MISSES, NatKeepalivePlan } from '../../src/edge/nat-keepalive.ts';
 import { RegistrationTable } from '../../src/edge/registrations.ts';
 import { flowKey } from '../../src/sip/request-context.ts';
 
 const A = 'udp|192.0.2.10|5060';
 const B = 'udp|198.51.100.7|40001';
-
-test('udpFlowAddress reads where a UDP flow goes, and nothing else', () => {
-  assert.deepEqual(udpFlowAddress(flowKey({ transport: 'udp', address: '192.0.2.10', port: 5060 })), { transport: 'udp', address: '192.0.2.10', port: 5060 });
-  assert.deepEqual(udpFlowAddress(flowKey({ transport: 'udp', address: '2001:db8::9', port: 5062 })), { transport: 'udp', address: '2001:db8::9', port: 5062 });
-  assert.equal(udpFlowAddress(flowKey({ transport: 'tcp', address: '192.0.2.10', port: 5060 }, 3)), undefined);
-  assert.equal(udpFlowAddress('udp|192.0.2.10|0'), undefined);
-  assert.equal(udpFlowAddress('garbage'), undefined);
-});
 
 test('a new flow is pinged one interval after it registered, then every interval; never twice at once', () => {
   const plan = new NatKeepalivePlan(25_000);
@@ -67,7 +59,7 @@ test(`a flow unanswered ${MAX_MISSES} times running is forgotten until it regist
   assert.equal(plan.activeCount, 0, 'flows no longer registered are dropped');
 });
 
-test('RegistrationTable.udpFlows lists UDP flows with a current binding, by their latest expiry', () => {
+test('RegistrationTable.udpFlows lists UDP flows with a current binding, where they go and their latest expiry', () => {
   const table = new RegistrationTable();
   const udp = flowKey({ transport: 'udp', address: '192.0.2.10', port: 5060 });
   const tcp = flowKey({ transport: 'tcp', address: '192.0.2.11', port: 5060 }, 1);
@@ -75,6 +67,12 @@ test('RegistrationTable.udpFlows lists UDP flows with a current binding, by thei
   table.record({ device: 'desk-1', identity: 'idle-1', contact: 'sip:idle-1@192.0.2.10', source, expiresAt: 10_000 }, udp);
   table.record({ device: 'desk-1', identity: '101', contact: 'sip:101@192.0.2.10', source, expiresAt: 20_000 }, udp);
   table.record({ device: 'desk-2', identity: 'idle-2', contact: 'sip:idle-2@192.0.2.11', source: { ...source, transport: 'tcp' }, expiresAt: 20_000 }, tcp);
-  assert.deepEqual(table.udpFlows(5_000), [{ flow: udp, expiresAt: 20_000 }]);
+  const v6Source = { transport: 'udp' as const, address: '2001:db8::9', port: 5062 };
+  table.record({ device: 'desk-3', identity: 'idle-3', contact: 'sip:idle-3@[2001:db8::9]:5062', source: v6Source, expiresAt: 15_000 }, flowKey(v6Source));
+  // Where each goes comes typed from the REGISTER's source, not read back out of the key's text.
+  assert.deepEqual(table.udpFlows(5_000), [
+    { flow: udp, peer: { address: '192.0.2.10', port: 5060 }, expiresAt: 20_000 },
+    { flow: flowKey(v6Source), peer: { address: '2001:db8::9', port: 5062 }, expiresAt: 15_000 },
+  ]);
   assert.deepEqual(table.udpFlows(20_000), []);
 });
