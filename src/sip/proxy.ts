@@ -673,7 +673,12 @@ export class SipProxy {
         this.#sendCancel(context);
         // A callee that ignores the CANCEL too gets one more Timer C before the caller hears 408.
         this.#restartTimerC(context, timedOut);
-      } else timedOut();
+        return;
+      }
+      timedOut();
+      // A callee that ignored the CANCEL: its INVITE transaction would otherwise wait for ever
+      // (RFC 3261 §9.1 gives it up). A 2xx it sends after all is still passed on, statelessly.
+      if (context.cancelSent) context.client?.abort();
     }, this.#timers.c);
     context.timerC = timer;
     this.#runningTimerC.add(timer);

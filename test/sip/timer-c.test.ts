@@ -106,35 +106,58 @@ describe('Timer C', { timeout: 60_000 }, () => {
 });
 
 describe('Timer C and a late 2xx', { timeout: 60_000 }, () => {
-  it('a callee that answers after the caller had its 408: the 200 still reaches the caller, and its ACK the callee', async () => {
+  /** A caller and a callee through a proxy with short timers; `answer` writes the callee's responses. */
+  async function call(callId: string, timers: { t1: number; t4?: number; c: number }) {
     const callee = await rawPeer();
     const phone = await rawPeer();
-    const proxy = await proxyTo(callee.port, 500);
+    const proxy = new SipProxy({ host: '127.0.0.1', udpPort: 0, tcpPort: false, timers });
+    cleanups.push(() => proxy.close());
+    proxy.on('request', (req) => void req.proxy({ destination: { host: '127.0.0.1', port: callee.port } }));
+    await proxy.listen();
     const proxyPort = proxy.address('udp').port;
-    await phone.send(invite(phone.port, 'late'), proxyPort);
+    await phone.send(invite(phone.port, callId), proxyPort);
     const forwarded = (await eventually('the INVITE at the callee', () => callee.received.find((r) => methodOf(r.message) === 'INVITE'), 5_000, 10)).message;
-    const answer = (status: string) => [
-      `SIP/2.0 ${status}`, ...forwardedVias(forwarded).map((v) => `Via: ${v}`), ...forwarded.headers.filter((h) => h.name === 'record-route').map((h) => `Record-Route: ${h.value}`),
-      `From: ${getHeader(forwarded, 'from')}`, `To: ${getHeader(forwarded, 'to')};tag=callee`, `Call-ID: ${getHeader(forwarded, 'call-id')}`,
-      'CSeq: 1 INVITE', `Contact: <sip:callee@127.0.0.1:${callee.port}>`, 'Content-Length: 0', '', '',
-    ].join('\r\n');
-    await callee.send(answer('180 Ringing'), proxyPort);
-    // Timer C CANCELs the ringing branch; the callee misses the CANCEL, and the caller gets 408 a Timer C later.
-    await eventually('the CANCEL', () => callee.received.find((r) => methodOf(r.message) === 'CANCEL'), 5_000, 10);
-    const timedOut = await eventually('the 408', () => phone.received.find((r) => statusOf(r.message) >= 200), 5_000, 10);
-    assert.equal(statusOf(timedOut.message), 408);
-
-    await callee.send(answer('200 OK'), proxyPort);
-    const late = (await eventually('the late 200 at the caller', () => phone.received.find((r) => statusOf(r.message) === 200 && getHeader(r.message, 'cseq') === '1 INVITE'), 5_000, 10)).message;
-    assert.match(getHeader(late, 'to') ?? '', /tag=callee/);
-    assert.equal(forwardedVias(late).length, 1, 'only the caller\'s own Via left');
-    const routes = late.headers.filter((h) => h.name === 'record-route').map((h) => `Route: ${h.value}`);
-    assert.ok(routes.length > 0, 'the proxy record-routed the call');
-    await phone.send([
-      `ACK sip:callee@127.0.0.1:${callee.port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${phone.port};branch=z9hG4bKlateack;rport`, 'Max-Forwards: 70', ...routes,
-      'From: <sip:phone@pbx.example>;tag=c1', `To: ${getHeader(late, 'to')}`, 'Call-ID: late', 'CSeq: 1 ACK', 'Content-Length: 0', '', '',
+    const answer = (status: string, to: SipMessage = forwarded) => callee.send([
+      `SIP/2.0 ${status}`, ...forwardedVias(to).map((v) => `Via: ${v}`), ...to.headers.filter((h) => h.name === 'record-route').map((h) => `Record-Route: ${h.value}`),
+      `From: ${getHeader(to, 'from')}`, `To: ${getHeader(to, 'to')};tag=callee`, `Call-ID: ${getHeader(to, 'call-id')}`,
+      `CSeq: ${getHeader(to, 'cseq')}`, `Contact: <sip:callee@127.0.0.1:${callee.port}>`, 'Content-Length: 0', '', '',
     ].join('\r\n'), proxyPort);
-    await eventually('the ACK at the callee', () => callee.received.find((r) => methodOf(r.message) === 'ACK' && getHeader(r.message, 'call-id') === 'late'), 5_000, 10);
+    const timedOut = async () => {
+      const final = await eventually('the 408', () => phone.received.find((r) => statusOf(r.message) >= 200), 5_000, 10);
+      assert.equal(statusOf(final.message), 408);
+    };
+    /** The callee's 200 reaches the caller after the 408, and the caller's ACK goes back through the proxy. */
+    const lateAnswerReachesCaller = async () => {
+      await answer('200 OK');
+      const late = (await eventually('the late 200 at the caller', () => phone.received.find((r) => statusOf(r.message) === 200 && getHeader(r.message, 'cseq') === '1 INVITE'), 5_000, 10)).message;
+      assert.match(getHeader(late, 'to') ?? '', /tag=callee/);
+      assert.equal(forwardedVias(late).length, 1, 'only the caller\'s own Via left');
+      const routes = late.headers.filter((h) => h.name === 'record-route').map((h) => `Route: ${h.value}`);
+      assert.ok(routes.length > 0, 'the proxy record-routed the call');
+      await phone.send([
+        `ACK sip:callee@127.0.0.1:${callee.port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${phone.port};branch=z9hG4bK${callId}ack;rport`, 'Max-Forwards: 70', ...routes,
+        'From: <sip:phone@pbx.example>;tag=c1', `To: ${getHeader(late, 'to')}`, `Call-ID: ${callId}`, 'CSeq: 1 ACK', 'Content-Length: 0', '', '',
+      ].join('\r\n'), proxyPort);
+      await eventually('the ACK at the callee', () => callee.received.find((r) => methodOf(r.message) === 'ACK' && getHeader(r.message, 'call-id') === callId), 5_000, 10);
+    };
+    return { proxy, callee, answer, timedOut, lateAnswerReachesCaller };
+  }
+
+  it('a callee that rang, ignored the CANCEL and answered after the caller\'s 408: its transaction is given up, yet the 200 and the ACK pass', async () => {
+    const { proxy, callee, answer, timedOut, lateAnswerReachesCaller } = await call('late-ringing', { t1: 50, t4: 100, c: 500 });
+    await answer('180 Ringing');
+    // Timer C CANCELs the ringing branch; the callee takes the CANCEL but goes on ringing, and the caller gets 408 a Timer C later.
+    const cancel = (await eventually('the CANCEL', () => callee.received.find((r) => methodOf(r.message) === 'CANCEL'), 5_000, 10)).message;
+    await answer('200 OK', cancel);
+    await timedOut();
+    await eventually('no client transaction left', () => proxy.transactionCounts.client === 0, 5_000, 10);
+    await lateAnswerReachesCaller();
+  });
+
+  it('a callee that said nothing until after the caller\'s 408 (before Timer B): the 200 and the ACK pass', async () => {
+    const { timedOut, lateAnswerReachesCaller } = await call('late-silent', { t1: 200, c: 500 });
+    await timedOut();
+    await lateAnswerReachesCaller();
   });
 });
 
