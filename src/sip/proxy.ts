@@ -767,8 +767,19 @@ export class SipProxy {
     if (transport === undefined) return Promise.reject(new Error(`no ${destination.transport} transport`));
     if (message.kind === 'request') this.#metrics.requestSent?.(methodLabel(message.method));
     else this.#metrics.responseSent?.(message.status);
-    if (destination.connection !== undefined && transport instanceof StreamTransport) return transport.sendOnConnection(destination.connection.id, serializeMessage(message));
-    return transport.send(destination, serializeMessage(message));
+    const data = serializeMessage(message);
+    if (destination.connection !== undefined && transport instanceof StreamTransport) return this.#sendOnConnection(transport, destination, message.kind, data);
+    return transport.send(destination, data);
+  }
+
+  /**
+   * A request for a phone's flow goes on that very connection or nowhere (RFC 5626: a new one would
+   * reach nobody). A response goes back on the connection its request came on; once that has
+   * closed, to the request's source address and port as before (RFC 3261 §18.2.2).
+   */
+  #sendOnConnection(transport: StreamTransport, destination: SipAddress, kind: SipMessage['kind'], data: Buffer): Promise<void> {
+    const sent = transport.sendOnConnection(destination.connection!.id, data);
+    return kind === 'request' ? sent : sent.catch(() => transport.send(destination, data));
   }
 }
 
