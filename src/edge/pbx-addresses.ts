@@ -90,9 +90,12 @@ export function pbxAddressMatcher(host: () => string | undefined, opts: PbxAddre
  * unfiltered and unattributed): on a TCP or TLS connection the edge opened to the PBX and the PBX
  * sends its own requests back on (RFC 5923 connection reuse), or else from one of its host's
  * addresses and the port it listens on. A connection accepted from the PBX's host on another port
- * is not the PBX: any program on that host, or behind the same NAT, could have opened it.
+ * is not the PBX: any program on that host, or behind the same NAT, could have opened it, unless
+ * it is a TLS connection whose client proved with a certificate that it is `pbx.host`.
  */
 export function isFromPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<SipAddress, 'address' | 'port' | 'connection'>): boolean {
+  // A TLS client whose verified certificate names the PBX host is the PBX, whatever its port.
+  if (source.connection?.certifiedFor?.(pbx.host) === true) return true;
   const openedTo = source.connection?.openedTo;
   return isPbxTarget(addresses, pbx, openedTo ?? source);
 }

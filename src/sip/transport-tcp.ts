@@ -8,7 +8,7 @@
  * complete within a deadline, so a client trickling bytes cannot hold a connection open.
  */
 import { createServer as createTcpServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { checkServerIdentity, createServer as createTlsServer, connect as tlsConnect, TLSSocket, type ConnectionOptions } from 'node:tls';
 import { ConnectionLimiter, type ConnectionRefusal } from './limits-connections.ts';
 import { StreamFramer } from './stream-framer.ts';
 import { addressKey, type MessageSink, type SipAddress, type SipTransport, type StreamConnection } from './transport.ts';
@@ -17,7 +17,7 @@ export interface TlsSettings {
   /** PEM certificate chain and key served to peers. */
   cert: string | Buffer;
   key: string | Buffer;
-  /** CA bundle to verify peers we connect to; default is Node's bundle. */
+  /** CA bundle to verify peers we connect to, and the certificates clients present; default is Node's bundle. */
   ca?: string | Buffer;
   /** Verify the peer's certificate on outbound connections (default true). */
   rejectUnauthorized?: boolean;
@@ -80,7 +80,8 @@ export class StreamTransport implements SipTransport {
     const tls = this.#options.tls;
     const server = tls
       // A handshake is held to the same deadline as a message: no slow TLS client holds a socket either.
-      ? createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: this.#options.messageDeadlineMs || 10_000 }, (socket) => this.#accept(socket))
+      // A client may present a certificate (a PBX can prove its name so); one without is served all the same.
+      ? createTlsServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: true, rejectUnauthorized: false, handshakeTimeout: this.#options.messageDeadlineMs || 10_000 }, (socket) => this.#accept(socket))
       : createTcpServer((socket) => this.#accept(socket));
     // Sockets still in their TLS handshake count too (the per-source cap applies once it is done).
     if (this.#options.maxConnections !== undefined && Number.isFinite(this.#options.maxConnections)) {
@@ -173,12 +174,12 @@ export class StreamTransport implements SipTransport {
       return;
     }
     socket.once('close', () => this.#admission.release(source));
-    this.#adopt(socket);
+    this.#adopt(socket, undefined, certifiedNames(socket));
   }
 
   /** `openedTo`: the destination this side connected to; absent for an accepted connection. */
-  #adopt(socket: Socket, openedTo?: { address: string; port: number }): void {
-    const connection: StreamConnection = { id: ++lastConnectionId, ...(openedTo ? { openedTo } : {}) };
+  #adopt(socket: Socket, openedTo?: { address: string; port: number }, certifiedFor?: (host: string) => boolean): void {
+    const connection: StreamConnection = { id: ++lastConnectionId, ...(openedTo ? { openedTo } : {}), ...(certifiedFor ? { certifiedFor } : {}) };
     const remote: SipAddress = { transport: this.protocol, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, connection };
     const key = addressKey(openedTo ?? remote);
     this.#connections.set(key, socket);
@@ -229,4 +230,15 @@ export class StreamTransport implements SipTransport {
       this.#byId.delete(connection.id);
     });
   }
+}
+
+/**
+ * The names an accepted TLS client's certificate is valid for, when it verified (OpenSSL checks a
+ * client's chain for client use): matched as a server's name would be (RFC 6125 rules, wildcards).
+ */
+function certifiedNames(socket: Socket): ((host: string) => boolean) | undefined {
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+  const certificate = socket.getPeerCertificate();
+  if (!certificate || Object.keys(certificate).length === 0) return undefined;
+  return (host) => checkServerIdentity(host, certificate) === undefined;
 }

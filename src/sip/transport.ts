@@ -24,6 +24,12 @@ export interface StreamConnection {
    * the peer connected to us: then only its source address and port are known.
    */
   readonly openedTo?: { readonly address: string; readonly port: number };
+  /**
+   * Set on an accepted TLS connection whose client presented a certificate that verifies for client
+   * use against the transport's CA bundle: whether that certificate is valid for `host` (its DNS or
+   * IP names, wildcards as for a server's). Absent when no such certificate came.
+   */
+  readonly certifiedFor?: (host: string) => boolean;
 }
 
 /** Receives each whole message (one datagram, or one framed stream message) with its source. */

@@ -57,7 +57,7 @@ test('the system resolver: localhost resolves to the loopback address', async ()
   assert.equal(exempt('192.0.2.1'), false);
 });
 
-test('from the PBX: its address and port, or a TCP/TLS connection the edge opened to it; never another port of its host', async () => {
+test('from the PBX: its address and port, a TCP/TLS connection the edge opened to it, or a TLS client certified as it; never another port of its host', async () => {
   const book = new HostAddresses({ resolve: async () => ['10.0.0.5'] });
   book.matches('pbx.tenant.example', '10.0.0.5'); // starts the first lookup
   await eventually('the PBX name resolved', () => book.matches('pbx.tenant.example', '10.0.0.5'));
@@ -66,6 +66,7 @@ test('from the PBX: its address and port, or a TCP/TLS connection the edge opene
   const srv = { host: 'pbx.tenant.example' };
   const accepted = (address: string, port: number): SipAddress => ({ transport: 'tcp', address, port, connection: { id: 1 } });
   const opened = (address: string, port: number, to = { address, port }): SipAddress => ({ transport: 'tcp', address, port, connection: { id: 2, openedTo: to } });
+  const certified = (address: string, name: string): SipAddress => ({ transport: 'tls', address, port: 40312, connection: { id: 3, certifiedFor: (host) => host === name } });
   const rows: Array<[string, { host: string; port?: number }, SipAddress, boolean]> = [
     ['UDP from the PBX\'s port', pbx, { transport: 'udp', address: '10.0.0.5', port: 5060 }, true],
     ['UDP from another port of its host', pbx, { transport: 'udp', address: '10.0.0.5', port: 5070 }, false],
@@ -79,6 +80,8 @@ test('from the PBX: its address and port, or a TCP/TLS connection the edge opene
     ['SRV: any port of a target\'s address', srv, { transport: 'udp', address: '10.0.0.5', port: 5070 }, true],
     ['SRV: a connection the edge opened to a target', srv, opened('10.0.0.5', 5070), true],
     ['SRV: elsewhere', srv, accepted('10.0.0.6', 5070), false],
+    ['TLS from anywhere, the client\'s verified certificate naming the PBX', byName, certified('198.51.100.1', 'pbx.tenant.example'), true],
+    ['TLS from the PBX\'s host, the certificate naming something else', byName, certified('10.0.0.5', 'phone.tenant.example'), false],
   ];
   const seen = rows.map(([why, p, source]) => [why, isFromPbx(book, p, source)]);
   assert.deepEqual(seen, rows.map(([why, , , expected]) => [why, expected]));

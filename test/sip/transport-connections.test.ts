@@ -1,10 +1,17 @@
 /**
  * The stream transport's connection identity: every TCP connection has its own number, on the
  * source of each message it carries, and the side that opened it knows to whom; a message sent
- * on a connection that has closed fails rather than opening a new one.
+ * on a connection that has closed fails rather than opening a new one. Over TLS, a client whose
+ * certificate verifies is known by the names in it.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { promisify } from 'node:util';
 import { StreamTransport } from '../../src/sip/transport-tcp.ts';
 import type { SipAddress } from '../../src/sip/transport.ts';
 import { eventually } from '../support/eventually.ts';
@@ -49,4 +56,40 @@ test('each connection has its own number, and the side that opened it knows to w
   await eventually('the server saw the close', () => server.transport.openConnection(fromClient!) === undefined);
   await assert.rejects(server.transport.sendOnConnection(fromClient!.connection.id, message(4)), /has closed/);
   assert.equal(server.transport.openConnections, 1, 'only the other client\'s connection is open');
+});
+
+/** A CA, and client certificates for pbx.test: one the CA issued for client use, one self-made. */
+async function certificates(dir: string) {
+  const run = (args: string[]) => promisify(execFile)('openssl', args, { cwd: dir });
+  await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=Test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
+  await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', 'server.key', '-out', 'server.pem']);
+  await run(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=pbx.test', '-keyout', 'pbx.key', '-out', 'pbx.csr']);
+  await writeFile(join(dir, 'client.ext'), 'subjectAltName=DNS:pbx.test\nextendedKeyUsage=clientAuth\n');
+  await run(['x509', '-req', '-in', 'pbx.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'client.ext', '-out', 'pbx.pem']);
+  await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=pbx.test', '-addext', 'subjectAltName=DNS:pbx.test', '-keyout', 'forged.key', '-out', 'forged.pem']);
+  const read = (name: string) => readFile(join(dir, name));
+  return { ca: await read('ca.pem'), server: { cert: await read('server.pem'), key: await read('server.key') }, pbx: { cert: await read('pbx.pem'), key: await read('pbx.key') }, forged: { cert: await read('forged.pem'), key: await read('forged.key') } };
+}
+
+test('TLS: a client whose certificate verifies is certified for the names in it; a self-made one, or none, for nothing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sip-client-cert-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const certs = await certificates(dir);
+  const received: SipAddress[] = [];
+  const server = new StreamTransport({ host: '127.0.0.1', port: 0, maxMessageBytes: 65_535, tls: { ...certs.server, ca: certs.ca }, onMessage: (_data, source) => received.push(source) });
+  cleanups.push(() => server.close());
+  const { port } = await server.listen();
+  const clients: Array<{ cert?: Buffer; key?: Buffer }> = [certs.pbx, certs.forged, {}];
+  for (const [n, credentials] of clients.entries()) {
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...credentials });
+    cleanups.push(() => void socket.destroy());
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    socket.write(message(10 + n));
+    await eventually(`message ${n} at the server`, () => received.length === n + 1);
+  }
+  const [pbx, forged, anonymous] = received;
+  assert.equal(pbx!.connection?.certifiedFor?.('pbx.test'), true, 'the CA-issued certificate names pbx.test');
+  assert.equal(pbx!.connection?.certifiedFor?.('other.test'), false);
+  assert.equal(forged!.connection?.certifiedFor, undefined, 'a self-made certificate proves nothing');
+  assert.equal(anonymous!.connection?.certifiedFor, undefined, 'no certificate: served, but certified for nothing');
 });
