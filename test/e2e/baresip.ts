@@ -44,6 +44,8 @@ export interface BaresipOptions {
   cafile?: string;
   /** Answer incoming calls by itself (account answermode=auto). */
   autoAnswer?: boolean;
+  /** `outbound` is the registrar itself (the account's domain), not an outbound proxy: requests carry no Route. */
+  direct?: boolean;
 }
 
 /** Splits `len:payload,` netstrings off the front of the buffer. */
@@ -88,7 +90,8 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
   ].join('\n'));
   const transport = opts.transport && opts.transport !== 'udp' ? `;transport=${opts.transport}` : '';
   const extras = `${opts.mediaenc ? `;mediaenc=${opts.mediaenc}` : ''}${opts.autoAnswer ? ';answermode=auto' : ''}`;
-  await writeFile(join(dir, 'accounts'), `<sip:${opts.user}@127.0.0.1>;auth_pass=${opts.password};outbound="sip:${opts.outbound}${transport}";regint=300;audio_codecs=PCMU${extras}\n`);
+  const account = opts.direct ? `<sip:${opts.user}@${opts.outbound}${transport}>;auth_pass=${opts.password}` : `<sip:${opts.user}@127.0.0.1>;auth_pass=${opts.password};outbound="sip:${opts.outbound}${transport}"`;
+  await writeFile(join(dir, 'accounts'), `${account};regint=300;audio_codecs=PCMU${extras}\n`);
   await writeFile(join(dir, 'contacts'), '');
 
   const child: ChildProcess = spawn('baresip', ['-f', dir, '-s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
