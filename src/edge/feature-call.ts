@@ -58,7 +58,8 @@ const POOL_BUSY_RETRY_AFTER_S = 10;
  * Answers a login or logout feature code: voice prompts, PIN by RFC 4733 or SIP INFO DTMF, PIN
  * attempts counted in the API before each check and locked after the pool's number of wrong PINs,
  * and the session written through the API. Nothing is played before the caller's ACK, and only
- * to where its RTP comes from.
+ * to where its RTP comes from. A caller on TLS may use SDES-SRTP; over UDP or TCP an SRTP-only
+ * offer gets 488 with a Warning saying why.
  */
 export async function handleFeatureCall(deps: FeatureCallDeps, req: IncomingRequest, res: ServerResponse, desk: CallerDesk, decision: Extract<DialDecision, { action: 'login' | 'logout' }>): Promise<void> {
   const code = decision.action;

@@ -5,7 +5,8 @@
  * (ACK), drives it, and closes it on BYE.
  *
  * Prompts go only to where the caller's RTP comes from (see rtp-session.ts), within a packet budget
- * per call. A prompt always plays to its end: keys pressed while it plays are held and count only
+ * per call. With SDES-SRTP negotiated, both directions are SRTP (srtp-transform.ts), and only
+ * packets that authenticate count as the caller's. A prompt always plays to its end: keys pressed while it plays are held and count only
  * once it is over, so no entry (and no PIN guess) goes faster than the prompts that ask for it.
  */
 import { DtmfEventAccumulator, isDtmfKey, type DtmfKey } from './dtmf.ts';

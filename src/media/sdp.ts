@@ -346,7 +346,11 @@ function toBody(lines: string[]): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-/** Answers an offer (RFC 3264): one accepted audio stream, every other stream rejected with port 0. */
+/**
+ * Answers an offer (RFC 3264): one accepted audio stream, every other stream rejected with port 0.
+ * An RTP/SAVP stream (with `opts.sdes`) is answered RTP/SAVP with one a=crypto line: the tag and
+ * suite of the first offered line we can honour, and our own key.
+ */
 export function answerOffer(offerText: string, opts: LocalMediaOptions): AnswerResult {
   const parsed = parseSdp(offerText);
   if (!parsed.ok) return { ok: false, reason: `unreadable offer: ${parsed.reason}` };
