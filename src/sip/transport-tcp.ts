@@ -8,11 +8,10 @@
  * complete within a deadline, so a client trickling bytes cannot hold a connection open.
  */
 import { createServer as createTcpServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions, type Server as TlsServer } from 'node:tls';
+import { checkServerIdentity, createServer as createTlsServer, connect as tlsConnect, TLSSocket, type ConnectionOptions, type Server as TlsServer } from 'node:tls';
 import { ConnectionLimiter, type ConnectionRefusal } from './limits-connections.ts';
 import { StreamFramer } from './stream-framer.ts';
 import { addressKey, type MessageSink, type SipAddress, type SipTransport, type StreamConnection } from './transport.ts';
-import { checkServerIdentity, TLSSocket } from 'node:tls';
 
 export interface TlsSettings {
   /** PEM certificate chain and key served to peers. */
