@@ -127,7 +127,8 @@ export class StreamTransport implements SipTransport {
   setTlsCredentials(credentials: Pick<TlsSettings, 'cert' | 'key'>): void {
     const tls = this.#options.tls;
     if (!tls) throw new Error('not a TLS transport');
-    (this.#server as TlsServer | undefined)?.setSecureContext({ cert: credentials.cert, key: credentials.key });
+    // The CA that clients' certificates are verified against stays as it was.
+    (this.#server as TlsServer | undefined)?.setSecureContext({ cert: credentials.cert, key: credentials.key, ...(tls.ca ? { ca: tls.ca } : {}) });
     this.#options.tls = { ...tls, cert: credentials.cert, key: credentials.key };
   }
 
