@@ -153,6 +153,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       return [...own, ...targets];
     },
   });
+  // The PBX as isFromPbx knows it: with the ports it listens on when it is found in DNS.
+  const pbxOf = (pool: HotDeskPool) => ({ ...pool.spec.pbx, ports: pbxResolver.knownPorts(pool.spec.pbx) });
   const logins = new LoginTracker(metrics);
   const prompts = opts.prompts ?? (await loadPrompts());
   const tokens = new FlowTokens(opts.flowTokenKey ?? randomBytes(32));
@@ -177,12 +179,12 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     // Whatever the handler decides, a phone's identity claims and routes never reach the PBX.
     filterForwarded: (forwarded, source, inDialog) => {
       const pool = view.pool();
-      if (pool && (isFromPbx(pbxAddresses, pool.spec.pbx, source) || peers.isPeerAddress(source.address))) return;
+      if (pool && (isFromPbx(pbxAddresses, pbxOf(pool), source) || peers.isPeerAddress(source.address))) return;
       stripPhoneClaims(forwarded, { poolHeaders: pool ? [pool.spec.emergency.callerIdHeader] : [], inDialog });
     },
     inDialogFlow: (req, routeUsers): InDialogFlowRoute | undefined => {
       const pool = view.pool();
-      const hop = pool && isFromPbx(pbxAddresses, pool.spec.pbx, req.source) ? inDialogReplicaHop(routeUsers, tokens, replica(), peers, req.source.transport, ownHost()) : undefined;
+      const hop = pool && isFromPbx(pbxAddresses, pbxOf(pool), req.source) ? inDialogReplicaHop(routeUsers, tokens, replica(), peers, req.source.transport, ownHost()) : undefined;
       if (hop) return 'to' in hop ? hop.to : hop;
       return phoneFlows?.inDialogFlow(req, routeUsers);
     },
@@ -262,7 +264,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     return {
       ...(await pbxDestination(pbxResolver, pool)),
       // The PBX's in-dialog requests of a phone's call come back on the phone's flow too.
-      ...(isFromPbx(pbxAddresses, pool.spec.pbx, req.source) ? {} : { recordRouteUser: flows.tokenOf(req) }),
+      ...(isFromPbx(pbxAddresses, pbxOf(pool), req.source) ? {} : { recordRouteUser: flows.tokenOf(req) }),
       ...(pool.spec.pbx.rewriteRequestUriHost ? { requestUri: requestUriInDomain(req.uri, sipDomain(pool)) } : {}),
       ...(headers.length > 0 ? { headers: { add: headers } } : {}),
     };
@@ -316,7 +318,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       res.send(503, { reason: 'Hot desk pool not available' });
       return;
     }
-    const fromPbx = isFromPbx(pbxAddresses, pool.spec.pbx, req.source);
+    const fromPbx = isFromPbx(pbxAddresses, pbxOf(pool), req.source);
     // Another replica passing on the PBX's request for a flow this one holds.
     const fromReplica = !fromPbx && peers.isPeerAddress(req.source.address);
     if ((fromPbx || fromReplica) && !req.inDialog) {
@@ -348,7 +350,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       return;
     }
     const fromUser = req.from?.uri.user ?? '';
-    const attributed: Caller = isFromPbx(pbxAddresses, pool.spec.pbx, req.source) ? { kind: 'other' } : attributeCaller(registrations.flow(req.flow), fromUser, view);
+    const attributed: Caller = isFromPbx(pbxAddresses, pbxOf(pool), req.source) ? { kind: 'other' } : attributeCaller(registrations.flow(req.flow), fromUser, view);
     if (req.method !== 'INVITE') {
       // Not a call: nothing for the edge to decide. The PBX authenticates what the edge did not prove.
       await req.proxy(await towardsPbx(pool, req, attributed.kind === 'desk' ? attributed : undefined));

@@ -100,11 +100,17 @@ export function isFromPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<S
   return isPbxTarget(addresses, pbx, openedTo ?? source);
 }
 
-type PbxName = { host: string; port?: number | undefined };
+type PbxName = {
+  host: string;
+  port?: number | undefined;
+  /** Without `port`: the ports it listens on (its DNS SRV targets', pbx-resolver.ts knownPorts); undefined while unknown. */
+  ports?: readonly number[] | undefined;
+};
 
 /** Whether `target` is where the PBX listens: one of its host's addresses (or its name as written), on its port. */
 function isPbxTarget(addresses: HostAddresses, pbx: PbxName, target: { address: string; port: number }): boolean {
-  // A PBX found through SRV may listen on several ports: its addresses (all its targets') decide.
-  if (pbx.port !== undefined && target.port !== pbx.port) return false;
+  // A PBX found through SRV may listen on several addresses and ports: any of its targets'.
+  const ports = pbx.port !== undefined ? [pbx.port] : pbx.ports;
+  if (ports === undefined || !ports.includes(target.port)) return false;
   return target.address.toLowerCase() === pbx.host.toLowerCase() || addresses.matches(pbx.host, target.address);
 }

@@ -58,6 +58,18 @@ export class PbxResolver {
     return targets.length > 0 ? targets : [{ host: pbx.host, port: defaultPort(transport), transport }];
   }
 
+  /**
+   * The ports the PBX listens on, its requests' source ports over UDP: the one target's port when it
+   * is not looked up in DNS, else its targets' ports as last looked up (undefined before the first
+   * answer: the PBX is then known by no port yet).
+   */
+  knownPorts(pbx: PbxLocation): number[] | undefined {
+    const transport = pbx.transport ?? 'udp';
+    if (!PbxResolver.usesDns(pbx)) return [pbx.port ?? defaultPort(transport)];
+    const records = this.#cache.get(`${transport}|${pbx.host.toLowerCase()}`)?.records;
+    return records === undefined ? undefined : [...new Set(records.map((r) => r.port))];
+  }
+
   /** Every address the PBX's targets have (its requests may come from any). */
   async addresses(pbx: PbxLocation): Promise<string[]> {
     if (!PbxResolver.usesDns(pbx)) return [];

@@ -63,11 +63,12 @@ test('from the PBX: its address and port, a TCP/TLS connection the edge opened t
   await eventually('the PBX name resolved', () => book.matches('pbx.tenant.example', '10.0.0.5'));
   const pbx = { host: '10.0.0.5', port: 5060 };
   const byName = { host: 'pbx.tenant.example', port: 5060 };
-  const srv = { host: 'pbx.tenant.example' };
+  const srv = { host: 'pbx.tenant.example', ports: [5070, 5080] };
+  const srvUnknown = { host: 'pbx.tenant.example' };
   const accepted = (address: string, port: number): SipAddress => ({ transport: 'tcp', address, port, connection: { id: 1 } });
   const opened = (address: string, port: number, to = { address, port }): SipAddress => ({ transport: 'tcp', address, port, connection: { id: 2, openedTo: to } });
   const certified = (address: string, name: string): SipAddress => ({ transport: 'tls', address, port: 40312, connection: { id: 3, certifiedFor: (host) => host === name } });
-  const rows: Array<[string, { host: string; port?: number }, SipAddress, boolean]> = [
+  const rows: Array<[string, { host: string; port?: number; ports?: number[] }, SipAddress, boolean]> = [
     ['UDP from the PBX\'s port', pbx, { transport: 'udp', address: '10.0.0.5', port: 5060 }, true],
     ['UDP from another port of its host', pbx, { transport: 'udp', address: '10.0.0.5', port: 5070 }, false],
     ['UDP from elsewhere', pbx, { transport: 'udp', address: '10.0.0.6', port: 5060 }, false],
@@ -77,8 +78,11 @@ test('from the PBX: its address and port, a TCP/TLS connection the edge opened t
     ['a connection the edge opened to a phone', pbx, opened('192.0.2.7', 5060), false],
     ['a connection accepted from the PBX\'s host, another port', pbx, accepted('10.0.0.5', 41234), false],
     ['a connection accepted from the PBX\'s address and port (as before)', pbx, accepted('10.0.0.5', 5060), true],
-    ['SRV: any port of a target\'s address', srv, { transport: 'udp', address: '10.0.0.5', port: 5070 }, true],
-    ['SRV: a connection the edge opened to a target', srv, opened('10.0.0.5', 5070), true],
+    ['SRV: UDP from a target\'s port', srv, { transport: 'udp', address: '10.0.0.5', port: 5070 }, true],
+    ['SRV: UDP from another port of a target\'s address', srv, { transport: 'udp', address: '10.0.0.5', port: 5099 }, false],
+    ['SRV: the targets\' ports not known yet', srvUnknown, { transport: 'udp', address: '10.0.0.5', port: 5070 }, false],
+    ['SRV: a connection the edge opened to a target', srv, opened('10.0.0.5', 5080), true],
+    ['SRV: a connection accepted from a target\'s address, another port', srv, accepted('10.0.0.5', 41234), false],
     ['SRV: elsewhere', srv, accepted('10.0.0.6', 5070), false],
     ['TLS from anywhere, the client\'s verified certificate naming the PBX', byName, certified('198.51.100.1', 'pbx.tenant.example'), true],
     ['TLS from the PBX\'s host, the certificate naming something else', byName, certified('10.0.0.5', 'phone.tenant.example'), false],

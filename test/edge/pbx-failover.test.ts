@@ -43,6 +43,11 @@ describe('the PBX in DNS', { timeout: 90_000 }, () => {
     ]);
     assert.deepEqual(await resolver.targets({ host: 'plain.test', transport: 'tcp' }), [{ host: '192.0.2.9', port: 5060, transport: 'tcp' }]);
     assert.deepEqual((await resolver.addresses({ host: 'pbx.test', transport: 'udp' })).sort(), ['192.0.2.1', '192.0.2.2', '2001:db8::2']);
+    // The ports its requests may come from: the targets', once looked up; as written, or the default, without DNS.
+    assert.deepEqual(resolver.knownPorts({ host: 'pbx.test', transport: 'udp' })?.sort(), [5070, 5080]);
+    assert.equal(resolver.knownPorts({ host: 'pbx.test', transport: 'tcp' }), undefined, 'not looked up over TCP yet');
+    assert.deepEqual(resolver.knownPorts({ host: 'pbx.test', port: 5099 }), [5099]);
+    assert.deepEqual(resolver.knownPorts({ host: '192.0.2.7', transport: 'tls' }), [5061]);
     const asked = dns.questions.length;
     assert.deepEqual(await resolver.targets({ host: 'pbx.test', port: 5060, transport: 'udp' }), [{ host: 'pbx.test', port: 5060, transport: 'udp' }]);
     assert.deepEqual(await resolver.targets({ host: '192.0.2.7' }), [{ host: '192.0.2.7', port: 5060, transport: 'udp' }]);
