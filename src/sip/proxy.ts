@@ -76,6 +76,11 @@ export interface SipProxyOptions {
   metrics?: SipMetricsHook;
   logger?: Logger;
   idleConnectionTimeoutMs?: number;
+  /**
+   * Whether a TCP/TLS connection we open to `peer` is kept open with CRLF pings rather than closed
+   * when idle: an upstream that sends its own requests back on it (transport-tcp.ts keepAlive).
+   */
+  keepConnectionAlive?: (peer: { address: string; port: number }) => boolean;
   /** Sources the per-source rate limit does not apply to (the edge's own PBX). */
   rateLimitExempt?: (address: string) => boolean;
   /**
@@ -215,7 +220,7 @@ export class SipProxy {
     const { udpPort = 5060, tcpPort = 5060, tls } = this.#options;
     const udp = (port: number) => new UdpTransport({ host, port, onMessage, onError: (err) => this.#options.logger?.debug({ err }, 'udp socket error') });
     const { maxMessageBytes, streamMessageDeadlineMs: messageDeadlineMs, maxConnections, maxConnectionsPerSource } = this.#limits;
-    const stream = { host, onMessage, onFramingError, onConnectionRefused, maxMessageBytes, messageDeadlineMs, maxConnections, maxConnectionsPerSource, idleTimeoutMs: this.#options.idleConnectionTimeoutMs };
+    const stream = { host, onMessage, onFramingError, onConnectionRefused, maxMessageBytes, messageDeadlineMs, maxConnections, maxConnectionsPerSource, idleTimeoutMs: this.#options.idleConnectionTimeoutMs, keepAlive: this.#options.keepConnectionAlive };
     if (udpPort === 0 && tcpPort === 0) {
       // "Any free port" for both means one port: phones and Contacts name a single SIP port.
       const [u, t] = await bindPairOnOnePort(udp, (port) => new StreamTransport({ ...stream, port }));

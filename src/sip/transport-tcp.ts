@@ -44,6 +44,14 @@ export interface StreamTransportOptions {
   maxConnectionsPerSource?: number;
   /** Connections without traffic for this long are closed (default 5 minutes). */
   idleTimeoutMs?: number;
+  /**
+   * Whether a connection this side opens to `peer` is kept open (an upstream that sends its own
+   * requests back on it): it is not closed when idle, and a double-CRLF ping goes every
+   * `keepaliveIntervalMs` (RFC 5626 §4.4.1) so neither the peer nor a NAT between drops it.
+   */
+  keepAlive?: (peer: { address: string; port: number }) => boolean;
+  /** Default 30 s: under the 2 minutes after which Kamailio, by default, closes an idle connection. */
+  keepaliveIntervalMs?: number;
   connectTimeoutMs?: number;
   /** Present: the transport is TLS; absent: plain TCP. */
   tls?: TlsSettings;
@@ -198,7 +206,9 @@ export class StreamTransport implements SipTransport {
     this.#byId.set(connection.id, socket);
     this.#connectionOf.set(socket, connection);
     socket.setNoDelay(true);
-    socket.setTimeout(this.#options.idleTimeoutMs ?? 300_000, () => socket.destroy());
+    const pinging = openedTo !== undefined && this.#options.keepAlive?.(openedTo) === true;
+    if (pinging) this.#keepAlive(socket);
+    else socket.setTimeout(this.#options.idleTimeoutMs ?? 300_000, () => socket.destroy());
     const framer = new StreamFramer(this.#options.maxMessageBytes);
     const deadlineMs = this.#options.messageDeadlineMs ?? 10_000;
     let deadline: NodeJS.Timeout | undefined;
@@ -212,8 +222,10 @@ export class StreamTransport implements SipTransport {
         if (event.kind === 'message') {
           completed = true;
           this.#options.onMessage(event.data, remote);
-        } else if (event.kind === 'keepalive') socket.write('\r\n');
-        else {
+        } else if (event.kind === 'keepalive') {
+          // The side that pings lets the peer's pongs be (two of them would read as a ping).
+          if (!pinging) socket.write('\r\n');
+        } else {
           stopDeadline();
           const answer = this.#options.onFramingError?.('too_large', remote, event.head);
           if (answer) {
@@ -241,6 +253,13 @@ export class StreamTransport implements SipTransport {
       if (this.#connections.get(key) === socket) this.#connections.delete(key);
       this.#byId.delete(connection.id);
     });
+  }
+
+  /** Pings a kept-alive connection until it closes. */
+  #keepAlive(socket: Socket): void {
+    const timer = setInterval(() => socket.write('\r\n\r\n'), this.#options.keepaliveIntervalMs ?? 30_000);
+    timer.unref();
+    socket.once('close', () => clearInterval(timer));
   }
 }
 

@@ -2,11 +2,13 @@
  * The stream transport's connection identity: every TCP connection has its own number, on the
  * source of each message it carries, and the side that opened it knows to whom; a message sent
  * on a connection that has closed fails rather than opening a new one. Over TLS, a client whose
- * certificate verifies is known by the names in it.
+ * certificate verifies is known by the names in it. A connection opened to an upstream that is
+ * kept alive is pinged (RFC 5626 CRLF keep-alive) instead of closed when idle.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
@@ -92,4 +94,44 @@ test('TLS: a client whose certificate verifies is certified for the names in it;
   assert.equal(pbx!.connection?.certifiedFor?.('other.test'), false);
   assert.equal(forged!.connection?.certifiedFor, undefined, 'a self-made certificate proves nothing');
   assert.equal(anonymous!.connection?.certifiedFor, undefined, 'no certificate: served, but certified for nothing');
+});
+
+test('a connection opened to an upstream that is kept alive is pinged and never closed for idleness; another one is', async () => {
+  // A raw upstream: collects what arrives after the first message and pongs each double-CRLF ping.
+  const seen = new Map<number, { after: string; closed: boolean }>();
+  const upstream = createServer((socket) => {
+    const state = { after: '', closed: false };
+    seen.set(socket.remotePort ?? 0, state);
+    let all = '';
+    socket.on('data', (chunk) => {
+      all += chunk.toString('latin1');
+      const end = all.indexOf('\r\n\r\n');
+      state.after = end < 0 ? '' : all.slice(end + 4);
+      if (chunk.toString('latin1') === '\r\n\r\n') socket.write('\r\n');
+    });
+    socket.on('close', () => (state.closed = true));
+    socket.on('error', () => {});
+  });
+  cleanups.push(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const port = (upstream.address() as AddressInfo).port;
+  const client = (keepAlive: boolean) => {
+    const transport = new StreamTransport({ host: '127.0.0.1', port: 0, maxMessageBytes: 65_535, idleTimeoutMs: 300, keepaliveIntervalMs: 100, keepAlive: () => keepAlive, onMessage: () => {} });
+    cleanups.push(() => transport.close());
+    return transport;
+  };
+  const kept = client(true);
+  const idle = client(false);
+  await kept.listen();
+  await idle.listen();
+  await kept.send({ address: '127.0.0.1', port }, message(20));
+  const keptPort = [...seen.keys()].at(-1)!;
+  await idle.send({ address: '127.0.0.1', port }, message(21));
+  const idlePort = [...seen.keys()].at(-1)!;
+  await eventually('the idle connection closed', () => seen.get(idlePort)!.closed, 5_000, 20);
+  await new Promise((r) => setTimeout(r, 600));
+  const pinged = seen.get(keptPort)!;
+  assert.equal(pinged.closed, false, 'the kept-alive connection is still open, twice its idle timeout later');
+  assert.ok(kept.openConnection({ address: '127.0.0.1', port }), 'and the transport still has it');
+  assert.match(pinged.after, /^(\r\n\r\n){4,}$/, 'double-CRLF pings and nothing else: the pongs went unanswered');
 });
