@@ -206,9 +206,14 @@ export class StreamTransport implements SipTransport {
     this.#byId.set(connection.id, socket);
     this.#connectionOf.set(socket, connection);
     socket.setNoDelay(true);
-    const pinging = openedTo !== undefined && this.#options.keepAlive?.(openedTo) === true;
-    if (pinging) this.#keepAlive(socket);
-    else socket.setTimeout(this.#options.idleTimeoutMs ?? 300_000, () => socket.destroy());
+    const closeWhenIdle = (): void => void socket.setTimeout(this.#options.idleTimeoutMs ?? 300_000, () => socket.destroy());
+    let pinging = openedTo !== undefined && this.#options.keepAlive?.(openedTo) === true;
+    if (pinging) {
+      this.#keepAlive(socket, () => this.#options.keepAlive?.(openedTo!) === true, () => {
+        pinging = false;
+        closeWhenIdle();
+      });
+    } else closeWhenIdle();
     const framer = new StreamFramer(this.#options.maxMessageBytes);
     const deadlineMs = this.#options.messageDeadlineMs ?? 10_000;
     let deadline: NodeJS.Timeout | undefined;
@@ -255,9 +260,16 @@ export class StreamTransport implements SipTransport {
     });
   }
 
-  /** Pings a kept-alive connection until it closes. */
-  #keepAlive(socket: Socket): void {
-    const timer = setInterval(() => socket.write('\r\n\r\n'), this.#options.keepaliveIntervalMs ?? 30_000);
+  /** Pings a kept-alive connection until it closes, or until it is `wanted` no more (the upstream changed): then `release`. */
+  #keepAlive(socket: Socket, wanted: () => boolean, release: () => void): void {
+    const timer = setInterval(() => {
+      if (wanted()) {
+        socket.write('\r\n\r\n');
+        return;
+      }
+      clearInterval(timer);
+      release();
+    }, this.#options.keepaliveIntervalMs ?? 30_000);
     timer.unref();
     socket.once('close', () => clearInterval(timer));
   }

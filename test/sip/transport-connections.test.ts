@@ -96,7 +96,7 @@ test('TLS: a client whose certificate verifies is certified for the names in it;
   assert.equal(anonymous!.connection?.certifiedFor, undefined, 'no certificate: served, but certified for nothing');
 });
 
-test('a connection opened to an upstream that is kept alive is pinged and never closed for idleness; another one is', async () => {
+test('a connection opened to an upstream that is kept alive is pinged, not closed for idleness; other connections are, and so is that one once no longer wanted', async () => {
   // A raw upstream: collects what arrives after the first message and pongs each double-CRLF ping.
   const seen = new Map<number, { after: string; closed: boolean }>();
   const upstream = createServer((socket) => {
@@ -115,13 +115,14 @@ test('a connection opened to an upstream that is kept alive is pinged and never 
   cleanups.push(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const port = (upstream.address() as AddressInfo).port;
-  const client = (keepAlive: boolean) => {
-    const transport = new StreamTransport({ host: '127.0.0.1', port: 0, maxMessageBytes: 65_535, idleTimeoutMs: 300, keepaliveIntervalMs: 100, keepAlive: () => keepAlive, onMessage: () => {} });
+  let upstreamWanted = true;
+  const client = (keepAlive: () => boolean) => {
+    const transport = new StreamTransport({ host: '127.0.0.1', port: 0, maxMessageBytes: 65_535, idleTimeoutMs: 300, keepaliveIntervalMs: 100, keepAlive, onMessage: () => {} });
     cleanups.push(() => transport.close());
     return transport;
   };
-  const kept = client(true);
-  const idle = client(false);
+  const kept = client(() => upstreamWanted);
+  const idle = client(() => false);
   await kept.listen();
   await idle.listen();
   await kept.send({ address: '127.0.0.1', port }, message(20));
@@ -134,4 +135,7 @@ test('a connection opened to an upstream that is kept alive is pinged and never 
   assert.equal(pinged.closed, false, 'the kept-alive connection is still open, twice its idle timeout later');
   assert.ok(kept.openConnection({ address: '127.0.0.1', port }), 'and the transport still has it');
   assert.match(pinged.after, /^(\r\n\r\n){4,}$/, 'double-CRLF pings and nothing else: the pongs went unanswered');
+  // No longer the upstream (the pool names another PBX): pings stop, and idleness closes it.
+  upstreamWanted = false;
+  await eventually('the connection closed once no longer kept alive', () => pinged.closed, 5_000, 20);
 });
