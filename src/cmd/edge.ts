@@ -1,7 +1,7 @@
 // The edge's entrypoint: one pool's SIP feature-code proxy, login IVR and provisioning server.
 import { startEdge } from '../edge/edge.ts';
 import { createLogger } from '../log.ts';
-import { DEFAULT_MEDIA_RELAY_PORT } from '../edge/media-relay.ts';
+import { DEFAULT_MEDIA_RELAY_PORT } from '../edge/media-relay-datagram.ts';
 import { parsePortRange } from '../media/rtp-session.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 

@@ -16,6 +16,9 @@
  */
 import { isIP } from 'node:net';
 
+/** The relay port unless the pool uses it for something else (the controller then takes the next free one). */
+export const DEFAULT_MEDIA_RELAY_PORT = 5070;
+
 export type RelayKind = 'claim' | 'release' | 'from-phone' | 'to-phone';
 
 export interface RelayDatagram {

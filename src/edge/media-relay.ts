@@ -24,9 +24,6 @@ import { MediaRelayMetrics } from './media-relay-metrics.ts';
 import { CLAIM_RENEW_MS, RelayTable } from './media-relay-table.ts';
 import { replicaAddress } from './replica-peers.ts';
 
-/** The relay port when HOTDESK_MEDIA_RELAY_PORT is unset; the controller picks another only if the pool uses this one. */
-export const DEFAULT_MEDIA_RELAY_PORT = 5070;
-
 export interface MediaRelayOptions {
   /** Address to bind the relay socket on (the pod's, or every address). */
   host: string;
