@@ -140,7 +140,11 @@ export class MediaRelay {
       done(err as Error);
       return;
     }
-    this.#socket.send(datagram, this.#opts.port, peer, (err) => done(err ?? null));
+    try {
+      this.#socket.send(datagram, this.#opts.port, peer, (err) => done(err ?? null));
+    } catch (err) {
+      done(err as Error); // the relay is closing with the pod
+    }
   }
 
   /** A phone's datagram on a port where no call of ours takes it: to the peer whose call it is, if any. */

@@ -192,7 +192,12 @@ export class RtpPortPool implements RtpPortSource {
       done(new Error(`RTP port ${port} is not bound here`));
       return;
     }
-    socket.send(datagram, to.port, to.address, done);
+    try {
+      socket.send(datagram, to.port, to.address, done);
+    } catch (err) {
+      // Closed while the pod stops, with a call still playing: that call is ending too.
+      done(err as Error);
+    }
   }
 
   giveBack(lease: PortLease): void {
