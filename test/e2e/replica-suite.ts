@@ -278,6 +278,7 @@ export function replicaSuite(phoneRouting: 'contact' | 'path'): void {
       const notify = await expectPassed(notified, 'check-sync NOTIFY for desk-2');
       assert.match(notify.messages, /Event: check-sync;reboot=false/i);
       await eventually('A counted the NOTIFY acknowledged', async () => metricValue(await edgeA!.metrics(), 'hotdesk_resync_notifies_total', { result: 'acknowledged' }) === 2);
+      assert.equal(await resyncCounts(edgeA!), 2, 'replica A sent one NOTIFY for this login (and one for alice\'s)');
       assert.equal(await resyncCounts(edgeB!), 0, 'replica B sent no NOTIFY');
       assert.equal(metricValue(await edgeA!.metrics(), 'hotdesk_feature_codes_total', { code: 'login', result: 'success' }), 2, 'A answered both logins');
       assert.equal(metricValue(await edgeB!.metrics(), 'hotdesk_feature_codes_total', { code: 'login', result: 'success' }), 0, 'B answered none');
