@@ -16,6 +16,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { latchVerdict, type LatchState, type RtpEndpoint } from './rtp-latch.ts';
+import { decodeRtpPacket } from './rtp-packet.ts';
 import type { RtpPortSource, RtpSocket } from './rtp-session.ts';
 
 export interface RtpPortPoolHooks {
@@ -81,9 +82,9 @@ class PortLease extends EventEmitter<PortLeaseEvents> implements RtpSocket {
     if (this.#closed) return false;
     const verdict = latchVerdict(this.#latch, from);
     if (verdict === 'reject') return false;
-    // Only an RTP packet may fix the source, as in the session itself.
+    // Only what the session itself takes as RTP may fix the source, so both latch on the same one.
     if (verdict === 'latch') {
-      if (!looksLikeRtp(datagram)) return false;
+      if (!decodeRtpPacket(datagram).ok) return false;
       this.#latch.latched = { address: from.address, port: from.port };
     }
     this.#via = via;
@@ -111,11 +112,6 @@ class PortLease extends EventEmitter<PortLeaseEvents> implements RtpSocket {
     }
     callback?.();
   }
-}
-
-/** An RTP version 2 header, at least: what may fix a call's media source. */
-function looksLikeRtp(datagram: Buffer): boolean {
-  return datagram.length >= 12 && (datagram[0]! >> 6) === 2;
 }
 
 export class RtpPortPool implements RtpPortSource {
