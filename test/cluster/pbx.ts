@@ -15,6 +15,9 @@ const CALLEE_PORT = 5070;
  * relays calls to registered users, along a registration's Path when it has one (RFC 3327, for
  * pbx.phoneRouting path; a binding without one is reached at its Contact, for contact), and
  * CALLEE_NUMBER to the callee. It logs what each lookup found ("PBX lookup found <uri> dst <path>").
+ * One binding per extension, as many PBXes keep for a desk phone (save flag 0x04): a REGISTER
+ * through a new edge pod names a new flow token and replaces the binding with the old pod's, which
+ * would otherwise be rung too until it expired, and answered 430 Flow Failed by the edge.
  */
 export interface Pbx {
   log(): string;
@@ -48,7 +51,7 @@ request_route {
   if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
   if (is_method("REGISTER")) {
     if (is_present_hf("Path")) xlog("L_INFO", "PBX stored Path $hdr(Path)\\n");
-    if (!save("location")) sl_reply_error();
+    if (!save("location", "0x04")) sl_reply_error();
     exit;
   }
   if (is_method("INVITE")) {
