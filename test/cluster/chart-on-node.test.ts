@@ -493,6 +493,23 @@ describe('the chart on a one-node cluster', { concurrency: false }, () => {
       }, 30_000, 1_000);
       assert.match(health, /"localEndpoints":\s*1\b/);
       t.diagnostic(`kube-proxy on healthCheckNodePort ${service.spec.healthCheckNodePort}: ${health.replace(/\s+/g, ' ')}`);
+      // And a node without a ready endpoint answers 503, so the load balancer leaves it out: shown
+      // with a Service of the same kind whose selector matches no pod.
+      const probe = 'lb-health-probe-without-endpoints';
+      await kubectl(['create', 'service', 'loadbalancer', probe, '--tcp=9:9']);
+      try {
+        await kubectl(['patch', 'service', probe, '--type=merge', '-p', JSON.stringify({ spec: { externalTrafficPolicy: 'Local' } })]);
+        const probePort = (JSON.parse(await kubectl(['get', 'service', probe, '-o', 'json'])) as EdgeService).spec.healthCheckNodePort;
+        assert.ok(probePort, 'the API server allocated a healthCheckNodePort');
+        const empty = await eventually('kube-proxy answers 503 for a Service without local endpoints', async () => {
+          const r = await runCommand('nsenter', [`--net=/run/netns/${PBX_NETNS}`, 'curl', '-sS', '--max-time', '5', '-w', '\n%{http_code}', `http://${NODE_IP}:${probePort}/healthz`]);
+          return r.code === 0 && r.stdout.endsWith('\n503') ? r.stdout : undefined;
+        }, 30_000, 1_000);
+        assert.match(empty, /"localEndpoints":\s*0\b/);
+        t.diagnostic(`kube-proxy for a Service without local endpoints: ${empty.replace(/\s+/g, ' ')}`);
+      } finally {
+        await kubectl(['delete', 'service', probe, '--wait=true']);
+      }
 
       lbPhone = startDeskPhone({ host: LOAD_BALANCER_IP, port: OFFICE_EDGE.sipPort }, 'HD0002', 'example.3cx.eu');
       // kube-proxy programs the published address a moment after the status changes.
