@@ -140,7 +140,7 @@ export const edgeSchema = obj({
   replicas: int({ description: 'Edge pods serving this pool; all state is in the API, so any number works. 0 stops the pool\'s edge.', minimum: 0, maximum: 20, default: 1 }),
   image: str({ description: 'Edge image; defaults to the operator\'s own image.', maxLength: 512 }),
   serviceType: str({
-    description: 'Type of the Service phones reach the edge through. NodePort: each port phones use (sipPort, httpPort, every rtpPorts port) is also its node port, since the edge advertises its own port numbers to phones; these ports must then lie in the cluster\'s node-port range (30000-32767 unless the API server is set otherwise), or the Service is refused and the pool\'s Ready condition says why.',
+    description: 'Type of the Service phones reach the edge through. NodePort: each port phones use (sipPort, tls.port, httpPort, every rtpPorts port) is also its node port, since the edge advertises its own port numbers to phones; these ports must then lie in the cluster\'s node-port range (30000-32767 unless the API server is set otherwise), or the Service is refused and the pool\'s Ready condition says why.',
     enum: ['ClusterIP', 'NodePort', 'LoadBalancer'],
     default: 'ClusterIP',
   }),
@@ -163,6 +163,13 @@ export const edgeSchema = obj({
     description: 'Host name or address phones use to reach this pool\'s edge (the load balancer\'s name, say); written into their provisioning files. Defaults to the edge Service\'s cluster DNS name.',
     maxLength: 253,
     pattern: '^[A-Za-z0-9.-]+$',
+  }),
+  tls: obj({
+    secretName: objectName('A kubernetes.io/tls Secret in the pool\'s namespace (keys tls.crt and tls.key): the certificate the edge presents to phones, issued for advertisedHost. cert-manager can issue and renew it; the edge loads a renewed certificate without a restart.'),
+    port: port('TCP port of SIP over TLS (SIPS) phones connect to.', 5061),
+  }, {
+    description: 'SIP over TLS for phones. Set, the edge listens for TLS on port beside sipPort, the Service exposes it, and every provisioned phone registers over TLS on that port; it is also what lets the login IVR accept SRTP (SDES keys travel in the SIP messages, so the edge takes them only over TLS). The PBX side keeps pbx.transport.',
+    required: ['secretName'],
   }),
   rtpPorts: obj({
     first: int({ description: 'First UDP port of the login IVR\'s RTP; even, as RTP wants.', minimum: 1024, maximum: 65534, default: 20000 }),
@@ -190,6 +197,10 @@ export const edgeSchema = obj({
     rule: '!has(self.rtpPorts) || self.sipPort < self.rtpPorts.first || self.sipPort > self.rtpPorts.first + 2 * (self.rtpPorts.count - 1)',
     message: 'edge: sipPort must lie outside rtpPorts (both are UDP ports of the same Service)',
     fieldPath: '.rtpPorts',
+  }, {
+    rule: '!has(self.tls) || (self.tls.port != self.sipPort && self.tls.port != self.httpPort && self.tls.port != self.metricsPort)',
+    message: 'edge.tls.port must differ from sipPort, httpPort and metricsPort (all are TCP ports of the edge)',
+    fieldPath: '.tls.port',
   }],
 });
 

@@ -74,9 +74,9 @@ export function provisioningInput(input: DeviceConfigInput): ProvisioningInput &
     },
     server: {
       sipHost: host,
-      sipPort: pool.spec.edge.sipPort,
-      // Phones speak to the edge, which speaks the PBX's transport upstream.
-      transport: 'udp',
+      // Phones speak to the edge (over TLS when the pool has a certificate for it), which speaks
+      // the PBX's transport upstream.
+      ...(pool.spec.edge.tls ? { sipPort: pool.spec.edge.tls.port, transport: 'tls' as const } : { sipPort: pool.spec.edge.sipPort, transport: 'udp' as const }),
       sipDomain: pool.spec.pbx.domain ?? pool.spec.pbx.host,
       ...(device.spec.outboundProxy ? { outboundProxy: device.spec.outboundProxy } : {}),
       provisioningUrl: `http://${host}:${pool.spec.edge.httpPort}/`,

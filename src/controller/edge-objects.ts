@@ -11,6 +11,11 @@ export interface EdgeObjectsInput {
   defaultImage: string;
   /** Secrets the pool's users and devices name and that opted in to the pool: the only ones the edge may read. */
   secretNames: readonly string[];
+  /**
+   * Whether the Secret spec.edge.tls names opted in to the pool. A mounted Secret bypasses the
+   * edge's Role, so only then does the pod mount it and listen for TLS.
+   */
+  tlsSecretAllowed?: boolean;
 }
 
 function labels(pool: string): Record<string, string> {
@@ -74,6 +79,30 @@ export function edgeNetworkEnv(pool: HotDeskPool): Array<{ name: string; value: 
   ];
 }
 
+/** Where the edge container finds the pool's TLS certificate (the Secret's keys, as kubelet writes them). */
+export const SIP_TLS_MOUNT_PATH = '/etc/hotdesk/sip-tls';
+const SIP_TLS_VOLUME = 'sip-tls';
+
+function sipTlsEnv(tls: NonNullable<HotDeskPool['spec']['edge']['tls']>): Array<{ name: string; value: string }> {
+  return [
+    { name: 'HOTDESK_SIP_TLS_PORT', value: String(tls.port) },
+    { name: 'HOTDESK_SIP_TLS_CERT_FILE', value: `${SIP_TLS_MOUNT_PATH}/tls.crt` },
+    { name: 'HOTDESK_SIP_TLS_KEY_FILE', value: `${SIP_TLS_MOUNT_PATH}/tls.key` },
+  ];
+}
+
+/**
+ * The pool's TLS Secret as a volume. Mounted whole, not by subPath: kubelet then swaps in a renewed
+ * certificate, which the edge picks up without a restart. The key stays in the pod: no ConfigMap,
+ * env or API read of the edge carries it.
+ */
+function sipTlsVolume(tls: NonNullable<HotDeskPool['spec']['edge']['tls']>): { volumes: object[]; volumeMounts: object[] } {
+  return {
+    volumes: [{ name: SIP_TLS_VOLUME, secret: { secretName: tls.secretName, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } }],
+    volumeMounts: [{ name: SIP_TLS_VOLUME, mountPath: SIP_TLS_MOUNT_PATH, readOnly: true }],
+  };
+}
+
 /**
  * The edge Service's ports. The edge writes its own port into Via, Record-Route and Contact, and
  * the IVR's RTP ports into its SDP, so a phone must reach each one on the same number. A
@@ -101,13 +130,16 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
   const name = edgeName(poolName);
   const meta = { name, namespace, labels: labels(poolName) };
   const edge = pool.spec.edge;
+  const tls = edge.tls && input.tlsSecretAllowed ? edge.tls : undefined;
   const ports = [
     { name: 'sip-udp', containerPort: edge.sipPort, protocol: 'UDP' },
     { name: 'sip-tcp', containerPort: edge.sipPort, protocol: 'TCP' },
+    ...(tls ? [{ name: 'sip-tls', containerPort: tls.port, protocol: 'TCP' }] : []),
     { name: 'http', containerPort: edge.httpPort, protocol: 'TCP' },
     { name: 'metrics', containerPort: edge.metricsPort, protocol: 'TCP' },
     ...rtpPorts(edge.rtpPorts).map((port) => ({ name: `rtp-${port}`, containerPort: port, protocol: 'UDP' })),
   ];
+  const tlsVolume = tls ? sipTlsVolume(tls) : undefined;
   const resources = edge.resources ? { ...(edge.resources.requests ? { requests: edge.resources.requests } : {}), ...(edge.resources.limits ? { limits: edge.resources.limits } : {}) } : undefined;
   return {
     serviceAccount: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta },
@@ -131,6 +163,7 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
           spec: {
             serviceAccountName: name,
             securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+            ...(tlsVolume ? { volumes: tlsVolume.volumes } : {}),
             containers: [{
               name: 'edge',
               image: edge.image ?? input.defaultImage,
@@ -144,8 +177,10 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
                 { name: 'HOTDESK_PROVISIONING_WORKERS', value: String(edge.provisioningWorkers) },
                 { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
                 ...edgeNetworkEnv(pool),
+                ...(tls ? sipTlsEnv(tls) : []),
               ],
               ports,
+              ...(tlsVolume ? { volumeMounts: tlsVolume.volumeMounts } : {}),
               ...(resources ? { resources } : {}),
               readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' } },
               // The edge opens its probe port last, after loading prompts and syncing its caches:

@@ -8,7 +8,7 @@ import {
 } from '../runtime/index.ts';
 import type { HotDeskContext } from './context.ts';
 import { edgeObjects } from './edge-objects.ts';
-import { deviceSecretReferences, poolSecrets, userSecretReferences, type SecretLabels } from '../policy/secret-opt-in.ts';
+import { deviceSecretReferences, poolSecrets, secretOptIn, userSecretReferences, type OptInDecision, type SecretLabels } from '../policy/secret-opt-in.ts';
 
 type Pool = HotDeskPool & KubeObject;
 type EdgeDeployment = KubeObject & { status?: { readyReplicas?: number } };
@@ -35,6 +35,8 @@ export interface PoolPlan {
   conditions: ConditionInput[];
   unchanged: boolean;
   events: { type: EventType; reason: string; message: string }[];
+  /** Whether the edge mounts the Secret spec.edge.tls names (false also when the pool has no TLS). */
+  tlsSecretAllowed: boolean;
 }
 
 /**
@@ -46,7 +48,8 @@ export function planPool(input: PoolPlanInput): PoolPlan {
   // Only Secrets labelled for this pool: naming one in a spec does not let the edge read it.
   const refs = [...users.flatMap(userSecretReferences), ...devices.flatMap(deviceSecretReferences)];
   const secretNames = poolSecrets(refs, pool.metadata.name ?? '', input.secretLabels).allowed;
-  const edge = edgeObjects({ pool, defaultImage: input.defaultImage, secretNames });
+  const tlsSecret = tlsSecretDecision(pool, input.secretLabels);
+  const edge = edgeObjects({ pool, defaultImage: input.defaultImage, secretNames, tlsSecretAllowed: tlsSecret?.allowed === true });
   const owner = [controllerReference(pool, HOTDESK_KINDS.pool)];
   const owned = (o: object, annotations?: Record<string, string>): KubeObject => {
     const obj = o as KubeObject;
@@ -73,10 +76,15 @@ export function planPool(input: PoolPlanInput): PoolPlan {
       ? { type: 'Ready', status: 'True', reason: 'EdgeAvailable', message: `${ready}/${wanted} edge pods ready`, observedGeneration: generation }
       : { type: 'Ready', status: 'False', reason: 'EdgeNotReady', message: `0/${wanted} edge pods ready`, observedGeneration: generation };
   const conditions = [readyCondition];
+  const degraded: Array<{ reason: string; message: string }> = [];
   // The API server refuses such codes today, but a pool stored before that rule still has them.
   const problems = featureCodeProblems(pool.spec.featureCodes, pool.spec.emergency.numbers);
-  if (problems.length > 0) {
-    conditions.push({ type: 'Degraded', status: 'True', reason: 'FeatureCodesClash', message: problems.map((p) => p.message).join('; '), observedGeneration: generation });
+  if (problems.length > 0) degraded.push({ reason: 'FeatureCodesClash', message: problems.map((p) => p.message).join('; ') });
+  if (tlsSecret && !tlsSecret.allowed) {
+    degraded.push({ reason: `EdgeTls${tlsSecret.reason}`, message: `${tlsSecret.message}; until then the edge serves SIP without TLS, and phones provisioned for TLS cannot register` });
+  }
+  if (degraded.length > 0) {
+    conditions.push({ type: 'Degraded', status: 'True', reason: degraded[0]!.reason, message: degraded.map((d) => d.message).join('; '), observedGeneration: generation });
   }
 
   const status = { edgeReadyReplicas: ready, devices: devices.length, occupiedDevices: devices.filter((d) => d.status?.phase === 'Occupied').length, observedGeneration: generation };
@@ -92,7 +100,18 @@ export function planPool(input: PoolPlanInput): PoolPlan {
     const good = c.type === 'Ready' ? c.status === 'True' : c.status === 'False';
     events.push({ type: good ? 'Normal' : 'Warning', reason: c.reason, message: c.message });
   }
-  return { objects, status, conditions, unchanged, events };
+  return { objects, status, conditions, unchanged, events, tlsSecretAllowed: tlsSecret?.allowed === true };
+}
+
+/**
+ * May the edge pods mount the pool's TLS Secret? A Secret volume is mounted whatever the edge's Role
+ * says, and a pool may name its own edge image, so the Secret must opt in to the pool like every
+ * other Secret the pool uses. Undefined: the pool has no TLS.
+ */
+function tlsSecretDecision(pool: Pool, labelsOf: (secret: string) => SecretLabels): OptInDecision | undefined {
+  const tls = pool.spec.edge.tls;
+  if (!tls) return undefined;
+  return secretOptIn({ field: 'spec.edge.tls.secretName', name: tls.secretName }, pool.metadata.name ?? '', labelsOf(tls.secretName));
 }
 
 /** The reason a failed write of an edge object is reported under, e.g. ServiceInvalid. */
@@ -108,13 +127,17 @@ export async function reconcilePool(ctx: HotDeskContext, namespace: string, name
   const devices = ctx.caches.devices.list(namespace).filter((d) => d.spec.pool === name);
   // Any known answer will do: the users' and devices' own reconciles refresh it.
   const secretLabels = await ctx.secretLabels.lookup(namespace, [...users.flatMap(userSecretReferences), ...devices.flatMap(deviceSecretReferences)].map((r) => r.name), Infinity);
+  // Secrets are not watched: a TLS Secret created or labelled later is found by looking again.
+  const tlsSecretName = pool.spec.edge.tls?.secretName;
+  const tlsSecretLabels = tlsSecretName === undefined ? undefined : await ctx.secretLabels.labels(namespace, tlsSecretName, TLS_SECRET_RECHECK_MS);
+  const labelsOf = (secret: string): SecretLabels => (secret === tlsSecretName ? tlsSecretLabels ?? null : secretLabels(secret));
   const plan = planPool({
     pool,
     users,
     devices,
     deployment: ctx.caches.deployments.get(namespace, edgeName(name)) as EdgeDeployment | undefined,
     defaultImage: ctx.edgeImage,
-    secretLabels,
+    secretLabels: labelsOf,
   });
   const opts = { fieldManager: CONTROLLER_FIELD_MANAGER };
   for (const { kind, object } of plan.objects) {
@@ -138,7 +161,11 @@ export async function reconcilePool(ctx: HotDeskContext, namespace: string, name
     }
   }
   for (const e of plan.events) void ctx.recorder.event(pool, e.type, e.reason, e.message);
+  if (tlsSecretName !== undefined && !plan.tlsSecretAllowed) return { requeueAfter: TLS_SECRET_RECHECK_MS };
 }
+
+/** How soon a pool whose TLS Secret is missing or not opted in looks for it again. */
+const TLS_SECRET_RECHECK_MS = 10_000;
 
 async function writeStatus(ctx: HotDeskContext, pool: Pool, status: PoolPlan['status'], conditions: readonly ConditionInput[]): Promise<void> {
   const owned = pool.status?.conditions?.filter((c) => POOL_CONTROLLER_CONDITIONS.includes(c.type));
