@@ -8,6 +8,7 @@ import { CALLEE_NUMBER, CALLER_NUMBER, callFromPbx, registerCaller, startCallee,
 import { startDeskPhone, type DeskPhone } from './desk-phone.ts';
 import { explainedBy, startPacketTrace, type PacketTrace } from './packet-trace.ts';
 import { eventually } from '../support/eventually.ts';
+import { killAllSipp } from '../e2e/sipp.ts';
 
 // The operator as shipped, on a one-node cluster whose pods really run: the image built from the
 // Dockerfile, the chart's Deployment with its probes, non-root user and read-only root
@@ -180,6 +181,8 @@ describe('the chart on a one-node cluster', { concurrency: false }, () => {
     await phone?.stop();
     await tcpPhone?.stop();
     await lbPhone?.stop();
+    // A case that failed mid-call leaves its SIPp caller waiting for its timeout.
+    killAllSipp();
     for (const t of traces) await t.stop();
     await pbx?.stop();
     await office?.stop();
