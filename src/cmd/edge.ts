@@ -2,6 +2,7 @@
 import { startEdge } from '../edge/edge.ts';
 import { createLogger } from '../log.ts';
 import { parsePortRange } from '../media/rtp-session.ts';
+import { readTlsCredentialsSync, watchTlsCredentialFiles, type TlsCredentialFiles, type TlsCredentials } from '../edge/tls-credential-files.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 
 const env = process.env;
@@ -26,6 +27,29 @@ if (typeof rtpPortRange === 'string') {
   process.stderr.write(`hotdesk edge: HOTDESK_RTP_PORTS: ${rtpPortRange}\n`);
   process.exit(2);
 }
+// SIP over TLS for phones: the port, and the PEM files of a kubernetes.io/tls Secret mounted by the controller.
+let tls: { port: number; files: TlsCredentialFiles; credentials: TlsCredentials } | undefined;
+if (env.HOTDESK_SIP_TLS_PORT) {
+  const port = Number(env.HOTDESK_SIP_TLS_PORT);
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+    process.stderr.write(`hotdesk edge: HOTDESK_SIP_TLS_PORT must be a port number, 1 to 65535 (got ${JSON.stringify(env.HOTDESK_SIP_TLS_PORT)})\n`);
+    process.exit(2);
+  }
+  const certFile = env.HOTDESK_SIP_TLS_CERT_FILE;
+  const keyFile = env.HOTDESK_SIP_TLS_KEY_FILE;
+  if (!certFile || !keyFile) {
+    process.stderr.write('hotdesk edge: HOTDESK_SIP_TLS_PORT is set: set HOTDESK_SIP_TLS_CERT_FILE and HOTDESK_SIP_TLS_KEY_FILE to the PEM certificate and key too\n');
+    process.exit(2);
+  }
+  try {
+    tls = { port, files: { certFile, keyFile }, credentials: readTlsCredentialsSync({ certFile, keyFile }) };
+  } catch (err) {
+    process.stderr.write(`hotdesk edge: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+}
+/** How often the TLS files are read again for a renewed certificate. */
+const TLS_RELOAD_MS = 60_000;
 // Buffered: a boot storm writes an access-log line per provisioning request.
 const logger = createLogger('hotdesk-edge', { pool, namespace }, { buffered: true });
 
@@ -47,12 +71,26 @@ startEdge({
   metricsPort: Number(env.HOTDESK_METRICS_PORT ?? 9090),
   ...(provisioningWorkers !== undefined ? { provisioningWorkers } : {}),
   ...(natKeepaliveSeconds !== undefined ? { natKeepaliveSeconds } : {}),
+  ...(tls ? { tls: { port: tls.port, ...tls.credentials } } : {}),
   logger,
 }).then(
   (edge) => {
     // A parent process (tests, the demo) reads the bound ports from this line.
-    process.stdout.write(`${JSON.stringify({ ready: true, sipPort: edge.sipPort, httpPort: edge.httpPort, metricsPort: edge.metricsPort })}\n`);
+    process.stdout.write(`${JSON.stringify({ ready: true, sipPort: edge.sipPort, ...(edge.tlsPort !== undefined ? { tlsPort: edge.tlsPort } : {}), httpPort: edge.httpPort, metricsPort: edge.metricsPort })}\n`);
+    const stopTlsReload = tls
+      ? watchTlsCredentialFiles({
+          files: tls.files,
+          current: tls.credentials,
+          intervalMs: TLS_RELOAD_MS,
+          onRenewed: (credentials) => {
+            edge.setTlsCredentials(credentials);
+            logger.info({ certFile: tls.files.certFile }, 'TLS certificate renewed: new connections get the new one');
+          },
+          onProblem: (problem) => logger.warn({ err: problem.message }, 'TLS certificate files changed but cannot be used; keeping the current certificate'),
+        })
+      : () => undefined;
     const stop = (signal: string) => {
+      stopTlsReload();
       logger.info({ signal }, 'shutting down');
       edge.stop().then(() => process.exit(0), () => process.exit(1));
     };

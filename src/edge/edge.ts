@@ -51,6 +51,11 @@ export interface EdgeOptions {
   /** Address the PBX reaches this edge at, when not advertisedHost (an in-cluster PBX: the pod IP). */
   pbxFacingHost?: string;
   sipPort?: number;
+  /**
+   * SIP over TLS for phones (PEM certificate chain and key); absent: none. A phone registered over
+   * TLS may use SDES-SRTP on the login IVR. Port 0 picks a free one (tests).
+   */
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
   httpPort?: number;
   metricsPort?: number;
   prompts?: PromptSet;
@@ -86,6 +91,10 @@ export interface EdgeOptions {
 
 export interface Edge {
   sipPort: number;
+  /** The TLS listener's port, when there is one. */
+  tlsPort?: number;
+  /** Serves a renewed certificate and key to new TLS connections from now on. */
+  setTlsCredentials(credentials: { cert: string | Buffer; key: string | Buffer }): void;
   httpPort: number;
   metricsPort: number;
   metrics: RuntimeMetrics;
@@ -160,6 +169,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     otherOwnHosts: opts.pbxFacingHost ? [opts.pbxFacingHost] : [],
     udpPort: opts.sipPort ?? 5060,
     tcpPort: opts.sipPort ?? 5060,
+    ...(opts.tls ? { tls: opts.tls } : {}),
     metrics: metrics.sipHook(),
     logger,
     // The PBX carries every phone's calls: limiting it per source would drop real traffic.
@@ -425,10 +435,13 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     await stopAll().catch(() => undefined);
     throw err;
   }
-  logger.info({ sip: proxy.address('udp').port, http: http.port, metrics: probe.port }, 'edge serving');
+  const tlsPort = opts.tls ? proxy.address('tls').port : undefined;
+  logger.info({ sip: proxy.address('udp').port, ...(tlsPort !== undefined ? { sipTls: tlsPort } : {}), http: http.port, metrics: probe.port }, 'edge serving');
 
   return {
     sipPort: proxy.address('udp').port,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
+    setTlsCredentials: (credentials) => proxy.setTlsCredentials(credentials),
     httpPort: http.port,
     metricsPort: probe.port,
     metrics: runtimeMetrics,

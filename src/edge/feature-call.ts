@@ -4,7 +4,7 @@ import { HOTDESK_KINDS } from '../api/kinds.ts';
 import { ANNOTATION_LOGOUT_REQUESTED, LABEL_POOL } from '../api/labels.ts';
 import { parseDtmfInfo } from '../media/dtmf-info.ts';
 import { IvrSession, IvrSessionClosedError } from '../media/ivr-session.ts';
-import { answerOffer } from '../media/sdp.ts';
+import { answerOffer, type SrtpRefusal } from '../media/sdp.ts';
 import type { PromptSet } from '../media/prompts.ts';
 import { parseDuration } from '../policy/duration.ts';
 import { verifyPin } from '../policy/pin.ts';
@@ -58,7 +58,8 @@ const POOL_BUSY_RETRY_AFTER_S = 10;
  * Answers a login or logout feature code: voice prompts, PIN by RFC 4733 or SIP INFO DTMF, PIN
  * attempts counted in the API before each check and locked after the pool's number of wrong PINs,
  * and the session written through the API. Nothing is played before the caller's ACK, and only
- * to where its RTP comes from.
+ * to where its RTP comes from. A caller on TLS may use SDES-SRTP; over UDP or TCP an SRTP-only
+ * offer gets 488 with a Warning saying why.
  */
 export async function handleFeatureCall(deps: FeatureCallDeps, req: IncomingRequest, res: ServerResponse, desk: CallerDesk, decision: Extract<DialDecision, { action: 'login' | 'logout' }>): Promise<void> {
   const code = decision.action;
@@ -114,6 +115,8 @@ async function answerFeatureCall(
       sessionId,
       sessionVersion,
       prompts: deps.prompts,
+      // SDES keys travel in the SDP: only a phone on TLS may send them.
+      sdes: req.source.transport === 'tls',
     });
   } catch (err) {
     // Every RTP port of the pool's range is taken on this pod: like a full pool, try again soon.
@@ -123,11 +126,11 @@ async function answerFeatureCall(
     return;
   }
   if (!opened.ok) {
-    if (opened.srtpOnly) {
-      // Not an error of ours: the phone is set to mandatory SRTP, which the IVR does not speak yet.
-      // The Warning (RFC 3261 20.43) tells the phone's user or admin why.
-      res.send(488, { reason: 'Not Acceptable Here', headers: [['warning', `399 ${deps.proxy.advertisedHost} "SRTP not supported: set the phone's SRTP to optional to use feature codes"`]] });
-      deps.logger.info({ callId: req.callId, problem: opened.reason }, 'feature code call refused: the phone offers only SRTP');
+    if (opened.srtp) {
+      // Not an error of ours: the phone insists on SRTP the IVR cannot take this way. The Warning
+      // (RFC 3261 20.43) tells the phone's user or admin why.
+      res.send(488, { reason: 'Not Acceptable Here', headers: [['warning', `399 ${deps.proxy.advertisedHost} "${srtpWarning(opened.srtp, tlsPortOf(deps.proxy))}"`]] });
+      deps.logger.info({ callId: req.callId, transport: req.source.transport, problem: opened.reason }, 'feature code call refused: the phone offers only SRTP');
       deps.metrics.featureCodes.inc({ code, result: 'srtp_required' });
       return;
     }
@@ -159,14 +162,25 @@ async function answerFeatureCall(
       dialog.acceptReinvite(reinvite, reinviteRes, currentSdp);
       return;
     }
-    const reanswer = answerOffer(offer, { localAddress: deps.mediaAddress, localPort: ivr.local.port, sessionId, sessionVersion: sessionVersion + 1 });
-    if (!reanswer.ok) {
+    const secure = ivr.srtp;
+    const reanswer = answerOffer(offer, {
+      localAddress: deps.mediaAddress,
+      localPort: ivr.local.port,
+      sessionId,
+      sessionVersion: sessionVersion + 1,
+      // Our key stays for the call (RFC 4568 section 7.1.4 lets it); the caller may change theirs.
+      ...(secure ? { sdes: true, localSrtpKey: secure.local } : {}),
+    });
+    // A call stays as secure as it began: no re-INVITE turns SRTP off, or on.
+    const problem = !reanswer.ok ? reanswer.reason : (reanswer.media.srtp !== undefined) !== (secure !== undefined) ? 'the re-offer changes between RTP and SRTP' : undefined;
+    if (!reanswer.ok || problem !== undefined) {
       reinviteRes.send(488, { reason: 'Not Acceptable Here' });
-      deps.logger.info({ callId: req.callId, problem: reanswer.reason }, 're-INVITE in a feature code call refused');
+      deps.logger.info({ callId: req.callId, problem }, 're-INVITE in a feature code call refused');
       return;
     }
     sessionVersion++;
     const media = reanswer.media;
+    if (media.srtp) ivr.setSrtp(media.srtp);
     ivr.setMedia({ codecPt: media.codec.payloadType, codec: media.codec.name, ...(media.telephoneEventPayloadType !== undefined ? { dtmfPt: media.telephoneEventPayloadType } : {}) });
     currentSdp = reanswer.sdp;
     dialog.acceptReinvite(reinvite, reinviteRes, reanswer.sdp);
@@ -196,7 +210,33 @@ async function answerFeatureCall(
     if (!dialog.ended) await dialog.bye().catch(() => undefined);
   }
   deps.metrics.featureCodes.inc({ code, result });
-  deps.logger.info({ callId: req.callId, device: desk.device.metadata.name, code, result, rtpPackets: ivr.packetsSent }, 'feature code call');
+  const srtp = ivr.srtp ? { srtp: ivr.srtp.suite.name, srtpDropped: ivr.srtpDropped } : {};
+  deps.logger.info({ callId: req.callId, device: desk.device.metadata.name, code, result, rtpPackets: ivr.packetsSent, ...srtp }, 'feature code call');
+}
+
+/** The edge's TLS port for phones, if it listens on one. */
+function tlsPortOf(proxy: SipProxy): number | undefined {
+  try {
+    return proxy.address('tls').port;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the 488's Warning tells a phone that insists on SRTP (no double quotes: it is a quoted string). */
+export function srtpWarning(refusal: SrtpRefusal, tlsPort: number | undefined): string {
+  switch (refusal) {
+    case 'needs-tls':
+      return tlsPort === undefined
+        ? "SRTP needs SIP over TLS, which this edge does not offer: set the phone's SRTP to optional to use feature codes"
+        : `SRTP needs SIP over TLS: register the phone over TLS (port ${tlsPort}), or set its SRTP to optional`;
+    case 'dtls':
+      return "DTLS-SRTP not supported: use SDES-SRTP (RTP/SAVP) over TLS, or set the phone's SRTP to optional";
+    case 'savpf':
+      return "RTP/SAVPF not supported: use SDES-SRTP as RTP/SAVP over TLS, or set the phone's SRTP to optional";
+    case 'crypto':
+      return 'No usable a=crypto line: the IVR speaks AES_CM_128_HMAC_SHA1_80 and AES_CM_128_HMAC_SHA1_32, one inline key without MKI';
+  }
 }
 
 async function logout(deps: FeatureCallDeps, ivr: IvrSession, desk: CallerDesk): Promise<FeatureResult> {

@@ -5,14 +5,16 @@
  * (ACK), drives it, and closes it on BYE.
  *
  * Prompts go only to where the caller's RTP comes from (see rtp-session.ts), within a packet budget
- * per call. A prompt always plays to its end: keys pressed while it plays are held and count only
+ * per call. With SDES-SRTP negotiated, both directions are SRTP (srtp-transform.ts), and only
+ * packets that authenticate count as the caller's. A prompt always plays to its end: keys pressed while it plays are held and count only
  * once it is over, so no entry (and no PIN guess) goes faster than the prompts that ask for it.
  */
 import { DtmfEventAccumulator, isDtmfKey, type DtmfKey } from './dtmf.ts';
 import { PinCollector, type CollectOptions, type CollectResult } from './pin-collector.ts';
 import type { PromptName, PromptSet } from './prompts.ts';
 import { RtpSession, type RtpEndpoint } from './rtp-session.ts';
-import { answerOffer, type G711Codec, type NegotiatedMedia } from './sdp.ts';
+import { answerOffer, type G711Codec, type NegotiatedMedia, type NegotiatedSrtp, type SrtpRefusal } from './sdp.ts';
+import { SrtpTransform } from './srtp-transform.ts';
 import type { RtpPacket } from './rtp-packet.ts';
 import { lawForPayloadType, silenceByte, type G711Law } from './g711.ts';
 
@@ -69,6 +71,7 @@ export class IvrSession {
   #playing = 0;
   #collecting: PendingCollect | undefined;
   #closed = false;
+  #srtp: SrtpTransform | undefined;
 
   private constructor(rtp: RtpSession, prompts: PromptSet) {
     this.#rtp = rtp;
@@ -101,8 +104,15 @@ export class IvrSession {
    */
   static async answer(
     offerSdp: string,
-    opts: Omit<IvrSessionOptions, keyof IvrMedia> & { advertisedAddress: string; sessionId: string | number; sessionVersion: string | number; codecs?: readonly G711Codec[] },
-  ): Promise<{ ok: true; session: IvrSession; answerSdp: string; media: NegotiatedMedia } | { ok: false; reason: string; srtpOnly?: boolean }> {
+    opts: Omit<IvrSessionOptions, keyof IvrMedia> & {
+      advertisedAddress: string;
+      sessionId: string | number;
+      sessionVersion: string | number;
+      codecs?: readonly G711Codec[];
+      /** Accept SDES-SRTP: the offer came over TLS (see LocalMediaOptions.sdes). */
+      sdes?: boolean;
+    },
+  ): Promise<{ ok: true; session: IvrSession; answerSdp: string; media: NegotiatedMedia } | { ok: false; reason: string; srtp?: SrtpRefusal }> {
     const session = await IvrSession.open(opts);
     const answer = answerOffer(offerSdp, {
       localAddress: opts.advertisedAddress,
@@ -110,12 +120,15 @@ export class IvrSession {
       sessionId: opts.sessionId,
       sessionVersion: opts.sessionVersion,
       ...(opts.codecs ? { codecs: opts.codecs } : {}),
+      ...(opts.sdes ? { sdes: true } : {}),
     });
     if (!answer.ok) {
       await session.close();
       return answer;
     }
     session.setMedia(mediaOf(answer.media));
+    // Before the answer leaves: the caller's first packet is already SRTP.
+    if (answer.media.srtp) session.setSrtp(answer.media.srtp);
     return { ok: true, session, answerSdp: answer.sdp, media: answer.media };
   }
 
@@ -144,6 +157,25 @@ export class IvrSession {
    */
   waitForCaller(timeoutMs: number): Promise<boolean> {
     return this.#rtp.waitForRemote(timeoutMs);
+  }
+
+  /**
+   * Protects our RTP with our key and unprotects the caller's with theirs from now on; a re-INVITE's
+   * new keys replace the old ones, a direction whose key stayed keeps its rollover counter.
+   */
+  setSrtp(srtp: NegotiatedSrtp): void {
+    this.#srtp = new SrtpTransform(srtp, this.#srtp);
+    this.#rtp.setPacketTransform(this.#srtp);
+  }
+
+  /** The call's SDES-SRTP keys, if it is secure. */
+  get srtp(): NegotiatedSrtp | undefined {
+    return this.#srtp?.negotiated;
+  }
+
+  /** Received datagrams dropped by SRTP so far, by reason (failed authentication, replay...). */
+  get srtpDropped(): Record<string, number> {
+    return this.#srtp?.dropped ?? {};
   }
 
   /** Sets or changes the negotiated media (late offer answered in the ACK, or a re-INVITE). */

@@ -106,6 +106,14 @@ export function parsePortRange(text: string): { min: number; max: number } | str
   return { min, max };
 }
 
+/** What goes on the wire for an RTP packet and back (SRTP, srtp-transform.ts); see RtpSession.setPacketTransform. */
+export interface RtpPacketTransform {
+  /** The datagram to send for one RTP packet. */
+  protect(rtp: Buffer): Buffer;
+  /** The RTP packet inside a received datagram, or undefined to drop it (not authentic, replayed). */
+  unprotect(datagram: Buffer): Buffer | undefined;
+}
+
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #socket: Socket;
   readonly #ssrc: number;
@@ -119,6 +127,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   #playback: AbortController | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #transform: RtpPacketTransform | undefined;
 
   private constructor(socket: Socket, opts: RtpSessionOptions) {
     super();
@@ -195,11 +204,19 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       payload,
     });
     this.#sequenceNumber = (this.#sequenceNumber + 1) & 0xffff;
-    this.#socket.send(packet, this.#remote.port, this.#remote.address, (err) => {
+    this.#socket.send(this.#transform ? this.#transform.protect(packet) : packet, this.#remote.port, this.#remote.address, (err) => {
       if (err && !this.#closed) this.emit('error', err);
       // Once the last packet has left, not before: a close on this event must not drop it.
       if (last) this.emit('budget-spent');
     });
+  }
+
+  /**
+   * From now on every packet sent is protected and every datagram received unprotected (SRTP). A
+   * datagram it drops counts as never received: it neither latches the peer's address nor is emitted.
+   */
+  setPacketTransform(transform: RtpPacketTransform): void {
+    this.#transform = transform;
   }
 
   async close(): Promise<void> {
@@ -256,7 +273,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (silentPackets > 0) this.#nextTimestamp = (this.#nextTimestamp + silentPackets * SAMPLES_PER_PACKET) >>> 0;
   }
 
-  #receive(datagram: Buffer, from: RemoteInfo): void {
+  #receive(received: Buffer, from: RemoteInfo): void {
+    const datagram = this.#transform ? this.#transform.unprotect(received) : received;
+    if (datagram === undefined) return;
     const decoded = decodeRtpPacket(datagram);
     if (!decoded.ok) return;
     if (!this.#remote) {

@@ -1,7 +1,10 @@
 /**
  * The SDP the IVR needs (RFC 4566 parsing, RFC 3264 offer/answer): an audio stream of G.711 PCMU or
- * PCMA plus RFC 4733 telephone-event. Pure: the SIP layer hands in bodies and gets bodies back.
+ * PCMA plus RFC 4733 telephone-event, as plain RTP or, when the caller allows it, SDES-SRTP
+ * (RTP/SAVP with a=crypto, RFC 4568). Pure: the SIP layer hands in bodies and gets bodies back.
  */
+import { formatSdesCrypto, newSrtpMasterKey, parseSdesCrypto, type SdesCrypto } from './sdes-crypto-attribute.ts';
+import type { SrtpMasterKey, SrtpSuite } from './srtp-suites.ts';
 
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
@@ -28,6 +31,8 @@ export interface SdpMedia {
   fmtp: Map<number, string>;
   direction?: MediaDirection;
   ptime?: number;
+  /** The a=crypto values (RFC 4568), in the offerer's order of preference. */
+  crypto: string[];
 }
 
 export interface SessionDescription {
@@ -92,6 +97,7 @@ export function parseSdp(text: string): SdpParseResult {
           payloadTypes: formats.map((f) => Number(f)).filter((n) => Number.isInteger(n) && n >= 0 && n <= 127),
           rtpmap: new Map(),
           fmtp: new Map(),
+          crypto: [],
         };
         media.push(current);
         break;
@@ -113,6 +119,8 @@ export function parseSdp(text: string): SdpParseResult {
         } else if (current && name === 'fmtp') {
           const match = /^(\d+)\s+(.*)$/.exec(attr);
           if (match) current.fmtp.set(Number(match[1]), match[2] ?? '');
+        } else if (current && name === 'crypto') {
+          current.crypto.push(attr);
         } else if (current && name === 'ptime') {
           const ptime = Number(attr);
           if (Number.isFinite(ptime) && ptime > 0) current.ptime = ptime;
@@ -149,10 +157,30 @@ export interface NegotiatedMedia {
   telephoneEventPayloadType?: number;
   /** Our direction, as written in the answer (or read back from the peer's answer, inverted). */
   direction: MediaDirection;
+  /** Present when the stream is SDES-SRTP: the keys of both directions. */
+  srtp?: NegotiatedSrtp;
 }
 
-/** A refused offer; `srtpOnly` when every audio stream it offers is secure RTP (the phone insists on SRTP). */
-export type AnswerResult = { ok: true; media: NegotiatedMedia; sdp: string } | { ok: false; reason: string; srtpOnly?: boolean };
+export interface NegotiatedSrtp {
+  suite: SrtpSuite;
+  /** The tag of the offer's a=crypto line we took, echoed in our answer. */
+  tag: string;
+  /** The caller's key: what we unprotect its RTP with. */
+  remote: SrtpMasterKey;
+  remoteLifetime?: number;
+  /** Ours, sent in the answer: what we protect our RTP with. */
+  local: SrtpMasterKey;
+}
+
+/**
+ * Why an offer whose every audio stream is secure RTP was refused, for the Warning the phone shows:
+ * SDES-SRTP over signalling that is not TLS (the keys would travel in the clear), a DTLS-SRTP or
+ * RTP/SAVPF offer, or no a=crypto line the IVR can honour.
+ */
+export type SrtpRefusal = 'needs-tls' | 'dtls' | 'savpf' | 'crypto';
+
+/** A refused offer; `srtp` when every audio stream it offers is secure RTP and that is why (the phone insists on SRTP). */
+export type AnswerResult = { ok: true; media: NegotiatedMedia; sdp: string } | { ok: false; reason: string; srtp?: SrtpRefusal };
 export type AcceptResult = { ok: true; media: NegotiatedMedia } | { ok: false; reason: string };
 
 function g711CodecOf(media: SdpMedia, pt: number): G711Codec | undefined {
@@ -181,8 +209,9 @@ function describeFormats(media: SdpMedia): string {
 }
 
 const RTP_PROFILES: ReadonlySet<string> = new Set(['RTP/AVP', 'RTP/AVPF']);
+const SDES_PROFILE = 'RTP/SAVP';
 
-/** SAVP, SAVPF (SDES-SRTP) and UDP/TLS/RTP/SAVP(F) (DTLS-SRTP): media the IVR cannot decrypt. */
+/** SAVP, SAVPF (SDES-SRTP) and UDP/TLS/RTP/SAVP(F) (DTLS-SRTP): secure RTP, of which the IVR speaks SDES as RTP/SAVP. */
 function isSecureProfile(protocol: string): boolean {
   return /(^|\/)SAVPF?$/i.test(protocol);
 }
@@ -206,16 +235,55 @@ interface ChosenStream {
   connection: SdpConnection;
   codec: { name: G711Codec; payloadType: number };
   telephoneEventPayloadType: number | undefined;
+  /** The offer's a=crypto line we took, for an RTP/SAVP stream. */
+  crypto?: SdesCrypto;
+}
+
+interface Refused {
+  reason: string;
+  /** The first secure stream's refusal when it was about its security. */
+  srtp?: SrtpRefusal;
+}
+
+/** The offer's first a=crypto line we can honour, or why none is. */
+function chooseCrypto(media: SdpMedia, index: number): SdesCrypto | string {
+  if (media.crypto.length === 0) return `audio stream ${index} is RTP/SAVP without an a=crypto line`;
+  const refusals: string[] = [];
+  for (const line of media.crypto) {
+    const parsed = parseSdesCrypto(line);
+    if (parsed.ok) return parsed.crypto;
+    refusals.push(parsed.reason);
+  }
+  return `audio stream ${index}: no usable a=crypto line (${refusals.join('; ')}); the IVR speaks AES_CM_128_HMAC_SHA1_80 and _32, one inline key, no MKI`;
+}
+
+/** Why a secure stream cannot be taken before its codecs are looked at; undefined when it can. */
+function secureProfileRefusal(protocol: string, sdes: boolean): { kind: SrtpRefusal; reason: string } | undefined {
+  if (/^UDP\/TLS\/RTP\/SAVPF?$/i.test(protocol)) return { kind: 'dtls', reason: `${protocol} is DTLS-SRTP; the IVR speaks SDES-SRTP (RTP/SAVP with a=crypto) only` };
+  if (protocol === 'RTP/SAVPF') return { kind: 'savpf', reason: 'RTP/SAVPF is not supported; the IVR speaks SDES-SRTP as RTP/SAVP' };
+  if (protocol === SDES_PROFILE && !sdes) return { kind: 'needs-tls', reason: 'SDES-SRTP needs SIP over TLS (its keys travel in the SDP)' };
+  return undefined;
 }
 
 /** Picks the first audio stream with a codec we speak; codecs in the order the offerer prefers. */
-function chooseStream(sdp: SessionDescription, codecs: readonly G711Codec[]): ChosenStream | string {
+function chooseStream(sdp: SessionDescription, codecs: readonly G711Codec[], sdes = false): ChosenStream | Refused {
   const audio = sdp.media.map((media, index) => ({ media, index })).filter(({ media }) => media.media === 'audio' && media.port !== 0);
-  if (audio.length === 0) return 'the offer has no active audio stream';
+  if (audio.length === 0) return { reason: 'the offer has no active audio stream' };
   const reasons: string[] = [];
+  let srtp: SrtpRefusal | undefined;
   for (const { media, index } of audio) {
-    if (!RTP_PROFILES.has(media.protocol)) {
-      reasons.push(`audio stream ${index} uses ${media.protocol}; the IVR speaks plain RTP/AVP (no SRTP)`);
+    let crypto: SdesCrypto | undefined;
+    if (isSecureProfile(media.protocol)) {
+      const refusal = secureProfileRefusal(media.protocol, sdes);
+      const chosen = refusal ? refusal.reason : media.protocol === SDES_PROFILE ? chooseCrypto(media, index) : `audio stream ${index} uses ${media.protocol}`;
+      if (typeof chosen === 'string') {
+        reasons.push(refusal ? `audio stream ${index} is ${media.protocol}: ${chosen}` : chosen);
+        srtp ??= refusal?.kind ?? 'crypto';
+        continue;
+      }
+      crypto = chosen;
+    } else if (!RTP_PROFILES.has(media.protocol)) {
+      reasons.push(`audio stream ${index} uses ${media.protocol}; the IVR speaks RTP/AVP, and SDES-SRTP over TLS`);
       continue;
     }
     const connection = media.connection ?? sdp.connection;
@@ -232,9 +300,13 @@ function chooseStream(sdp: SessionDescription, codecs: readonly G711Codec[]): Ch
       continue;
     }
     const name = g711CodecOf(media, payloadType) as G711Codec;
-    return { index, media, connection, codec: { name, payloadType }, telephoneEventPayloadType: telephoneEventPtOf(media) };
+    return { index, media, connection, codec: { name, payloadType }, telephoneEventPayloadType: telephoneEventPtOf(media), ...(crypto ? { crypto } : {}) };
   }
-  return reasons.join('; ');
+  return { reason: reasons.join('; '), ...(srtp && offersOnlySrtp(sdp) ? { srtp } : {}) };
+}
+
+function isChosen(result: ChosenStream | Refused): result is ChosenStream {
+  return 'media' in result;
 }
 
 export interface LocalMediaOptions {
@@ -246,6 +318,13 @@ export interface LocalMediaOptions {
   sessionVersion: string | number;
   /** Codecs we accept, in our preference order when we make the offer. Default PCMU then PCMA. */
   codecs?: readonly G711Codec[];
+  /**
+   * Accept SDES-SRTP (RTP/SAVP with a=crypto). Only for an offer that came over TLS: the keys
+   * travel in the SDP, and over UDP or TCP anyone on the path would read them.
+   */
+  sdes?: boolean;
+  /** Our SRTP master key for the answer; default a fresh random one. A re-INVITE keeps the call's. */
+  localSrtpKey?: SrtpMasterKey;
 }
 
 function addressTypeOf(address: string): 'IP4' | 'IP6' {
@@ -267,13 +346,26 @@ function toBody(lines: string[]): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-/** Answers an offer (RFC 3264): one accepted audio stream, every other stream rejected with port 0. */
+/**
+ * Answers an offer (RFC 3264): one accepted audio stream, every other stream rejected with port 0.
+ * An RTP/SAVP stream (with `opts.sdes`) is answered RTP/SAVP with one a=crypto line: the tag and
+ * suite of the first offered line we can honour, and our own key.
+ */
 export function answerOffer(offerText: string, opts: LocalMediaOptions): AnswerResult {
   const parsed = parseSdp(offerText);
   if (!parsed.ok) return { ok: false, reason: `unreadable offer: ${parsed.reason}` };
   const sdp = parsed.sdp;
-  const chosen = chooseStream(sdp, opts.codecs ?? ['PCMU', 'PCMA']);
-  if (typeof chosen === 'string') return { ok: false, reason: chosen, ...(offersOnlySrtp(sdp) ? { srtpOnly: true } : {}) };
+  const chosen = chooseStream(sdp, opts.codecs ?? ['PCMU', 'PCMA'], opts.sdes ?? false);
+  if (!isChosen(chosen)) return { ok: false, ...chosen };
+  const srtp: NegotiatedSrtp | undefined = chosen.crypto
+    ? {
+        suite: chosen.crypto.suite,
+        tag: chosen.crypto.tag,
+        remote: chosen.crypto.master,
+        ...(chosen.crypto.lifetime !== undefined ? { remoteLifetime: chosen.crypto.lifetime } : {}),
+        local: opts.localSrtpKey ?? newSrtpMasterKey(),
+      }
+    : undefined;
 
   const direction = ANSWER_DIRECTION[chosen.media.direction ?? sdp.direction ?? 'sendrecv'];
   const lines = sessionHeader(opts);
@@ -289,6 +381,7 @@ export function answerOffer(offerText: string, opts: LocalMediaOptions): AnswerR
     if (te !== undefined) {
       lines.push(`a=rtpmap:${te} telephone-event/8000`, `a=fmtp:${te} ${TELEPHONE_EVENTS}`);
     }
+    if (srtp) lines.push(`a=crypto:${formatSdesCrypto(srtp.tag, srtp.suite, srtp.local)}`);
     lines.push(`a=ptime:${PTIME_MS}`, `a=${direction}`);
   });
 
@@ -296,6 +389,7 @@ export function answerOffer(offerText: string, opts: LocalMediaOptions): AnswerR
     remote: { address: chosen.connection.address, port: chosen.media.port },
     codec: chosen.codec,
     direction,
+    ...(srtp ? { srtp } : {}),
   };
   if (chosen.telephoneEventPayloadType !== undefined) negotiated.telephoneEventPayloadType = chosen.telephoneEventPayloadType;
   return { ok: true, media: negotiated, sdp: toBody(lines) };
@@ -318,7 +412,7 @@ export function acceptAnswer(answerText: string, codecs: readonly G711Codec[] = 
   const parsed = parseSdp(answerText);
   if (!parsed.ok) return { ok: false, reason: `unreadable answer: ${parsed.reason}` };
   const chosen = chooseStream(parsed.sdp, codecs);
-  if (typeof chosen === 'string') return { ok: false, reason: chosen };
+  if (!isChosen(chosen)) return { ok: false, reason: chosen.reason };
   const theirs = chosen.media.direction ?? parsed.sdp.direction ?? 'sendrecv';
   const negotiated: NegotiatedMedia = {
     remote: { address: chosen.connection.address, port: chosen.media.port },

@@ -231,6 +231,13 @@ export class SipProxy {
     return [...this.#bound.values()];
   }
 
+  /** Serves a renewed TLS certificate and key to new connections; the listener and open connections stay. */
+  setTlsCredentials(credentials: Pick<TlsSettings, 'cert' | 'key'>): void {
+    const tls = this.#transports.get('tls');
+    if (!(tls instanceof StreamTransport)) throw new Error('no tls transport');
+    tls.setTlsCredentials(credentials);
+  }
+
   /** The bound address of a transport (after listen). */
   address(protocol: TransportProtocol): SipAddress {
     const bound = this.#bound.get(protocol);

@@ -6,7 +6,7 @@
  * complete within a deadline, so a client trickling bytes cannot hold a connection open.
  */
 import { createServer as createTcpServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions, type Server as TlsServer } from 'node:tls';
 import { ConnectionLimiter, type ConnectionRefusal } from './limits-connections.ts';
 import { StreamFramer } from './stream-framer.ts';
 import { addressKey, type MessageSink, type SipAddress, type SipTransport } from './transport.ts';
@@ -115,6 +115,17 @@ export class StreamTransport implements SipTransport {
     const socket = this.#socketOf.get(source);
     if (socket === undefined || socket.destroyed) throw new Error(`the connection to ${addressKey(source)} has closed`);
     await new Promise<void>((resolve, reject) => socket.write(data, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * A renewed certificate and key for the connections accepted from now on; open connections keep
+   * the one they were made with. Throws, changing nothing, when the pair is unusable.
+   */
+  setTlsCredentials(credentials: Pick<TlsSettings, 'cert' | 'key'>): void {
+    const tls = this.#options.tls;
+    if (!tls) throw new Error('not a TLS transport');
+    (this.#server as TlsServer | undefined)?.setSecureContext({ cert: credentials.cert, key: credentials.key });
+    this.#options.tls = { ...tls, cert: credentials.cert, key: credentials.key };
   }
 
   async close(): Promise<void> {

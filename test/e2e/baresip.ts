@@ -36,7 +36,16 @@ export interface BaresipOptions {
   password: string;
   /** host:port of the edge, used as outbound proxy. */
   outbound: string;
-  transport?: 'udp' | 'tcp';
+  /** Over TLS the outbound proxy is host and TLS port. */
+  transport?: 'udp' | 'tcp' | 'tls';
+  /** Media encryption (account mediaenc): `srtp-mand` offers RTP/SAVP only, `srtp` adds a=crypto to RTP/AVP. */
+  mediaenc?: 'srtp' | 'srtp-mand';
+  /** PEM file of the CA (or self-signed certificate) baresip trusts for TLS (config sip_cafile). */
+  cafile?: string;
+  /** Answer incoming calls by itself (account answermode=auto). */
+  autoAnswer?: boolean;
+  /** `outbound` is the registrar itself (the account's domain), not an outbound proxy: requests carry no Route. */
+  direct?: boolean;
 }
 
 /** Splits `len:payload,` netstrings off the front of the buffer. */
@@ -71,13 +80,18 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
     'module_path /usr/lib/baresip/modules',
     'module g711.so',
     'module aufile.so',
+    ...(opts.mediaenc ? ['module srtp.so'] : []),
+    ...(opts.cafile ? [`sip_cafile ${opts.cafile}`] : []),
     'module_app account.so',
     'module_app menu.so',
     'module_app ctrl_tcp.so',
     `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
     '',
   ].join('\n'));
-  await writeFile(join(dir, 'accounts'), `<sip:${opts.user}@127.0.0.1>;auth_pass=${opts.password};outbound="sip:${opts.outbound}${opts.transport === 'tcp' ? ';transport=tcp' : ''}";regint=300;audio_codecs=PCMU\n`);
+  const transport = opts.transport && opts.transport !== 'udp' ? `;transport=${opts.transport}` : '';
+  const extras = `${opts.mediaenc ? `;mediaenc=${opts.mediaenc}` : ''}${opts.autoAnswer ? ';answermode=auto' : ''}`;
+  const account = opts.direct ? `<sip:${opts.user}@${opts.outbound}${transport}>;auth_pass=${opts.password}` : `<sip:${opts.user}@127.0.0.1>;auth_pass=${opts.password};outbound="sip:${opts.outbound}${transport}"`;
+  await writeFile(join(dir, 'accounts'), `${account};regint=300;audio_codecs=PCMU${extras}\n`);
   await writeFile(join(dir, 'contacts'), '');
 
   const child: ChildProcess = spawn('baresip', ['-f', dir, '-s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

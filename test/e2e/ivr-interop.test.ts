@@ -60,7 +60,7 @@ describe('feature-code calls from phones that hold and that insist on SRTP', { t
   it('refuses an SRTP-only offer with 488 and a Warning, counted as srtp_required and not as an error', async () => {
     const call = await startSipp({ scenario: 'feature-call-srtp.xml', port: deskPort['HD0001']!, remote: stack.edgeAddress, service: `*77*${BOB.extension}*`, keys: { caller: 'HD0001', rtp_port: 40000 }, timeoutSeconds: 20 });
     const result = await expectPassed(call, 'SRTP call');
-    assert.match(result.messages, /Warning:\s*399 127\.0\.0\.2 "SRTP not supported/i);
+    assert.match(result.messages, /Warning:\s*399 127\.0\.0\.2 "SRTP needs SIP over TLS/i);
     const metrics = await stack.metrics();
     assert.equal(metricValue(metrics, 'hotdesk_feature_codes_total', { code: 'login', result: 'srtp_required' }), 1);
     assert.equal(metricValue(metrics, 'hotdesk_feature_codes_total', { code: 'login', result: 'error' }), 0);

@@ -40,6 +40,8 @@ export interface StackOptions {
   pbx?: { host: string; start: (emergencyPort: number) => Promise<Kamailio> };
   /** The pool's pbx.phoneRouting; unset: the default. */
   phoneRouting?: 'contact' | 'path';
+  /** SIP over TLS for phones on a free port (Edge.tlsPort), with this certificate and key. */
+  edgeTls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface Stack {
@@ -152,6 +154,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       httpPort: 0,
       metricsPort: 0,
       sipTimers: { t1: 200 },
+      ...(opts.edgeTls ? { tls: { port: 0, ...opts.edgeTls } } : {}),
       ...(opts.provisioningWorkers !== undefined ? { provisioningWorkers: opts.provisioningWorkers } : {}),
     });
     cleanups.push(() => edge.stop());

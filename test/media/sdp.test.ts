@@ -80,7 +80,7 @@ const cases: Case[] = [
   {
     name: 'SRTP only',
     offer: crlf(['v=0', 'o=- 1 1 IN IP4 10.1.1.1', 's=-', 'c=IN IP4 10.1.1.1', 't=0 0', 'm=audio 5004 RTP/SAVP 0', 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz']),
-    expect: { ok: false, reasonIncludes: ['RTP/SAVP', 'no SRTP'] },
+    expect: { ok: false, reasonIncludes: ['RTP/SAVP', 'needs SIP over TLS'] },
   },
   {
     name: 'audio stream disabled with port 0',
