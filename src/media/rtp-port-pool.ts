@@ -82,15 +82,22 @@ class PortLease extends EventEmitter<PortLeaseEvents> implements RtpSocket {
     if (this.#closed) return false;
     const verdict = latchVerdict(this.#latch, from);
     if (verdict === 'reject') return false;
-    // Only what the session itself takes as RTP may fix the source, so both latch on the same one.
-    if (verdict === 'latch') {
-      if (!decodeRtpPacket(datagram).ok) return false;
-      this.#latch.latched = { address: from.address, port: from.port };
-    }
+    if (verdict === 'latch' && !decodeRtpPacket(datagram).ok) return false;
+    const via0 = this.#via;
     this.#via = via;
     const family = from.address.includes(':') ? 'IPv6' : 'IPv4';
     this.emit('message', datagram, { address: from.address, port: from.port, family, size: datagram.length });
+    // Only what the session itself takes (RTP that SRTP authenticated) fixes the source, through
+    // latched() during that emit: a packet it refused is left to the relay, for a peer's call.
+    if (verdict === 'latch' && this.#latch.latched === undefined) {
+      this.#via = via0;
+      return false;
+    }
     return true;
+  }
+
+  latched(remote: RtpEndpoint): void {
+    this.#latch.latched = { address: remote.address, port: remote.port };
   }
 
   send(msg: Buffer, port: number, address: string, callback?: (err: Error | null) => void): void {

@@ -50,6 +50,11 @@ export interface RtpSocket {
   on(event: 'error', listener: (err: Error) => void): this;
   close(callback?: () => void): void;
   address(): { address: string; port: number };
+  /**
+   * The session took `remote` as its phone. A shared port (rtp-port-pool.ts) latches only then:
+   * on a packet the session accepted, after SRTP authenticated it.
+   */
+  latched?(remote: { address: string; port: number }): void;
 }
 
 /** Ports bound in advance; borrow() gives one no other call of this process uses, or undefined when all are. */
@@ -311,6 +316,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (verdict === 'reject') return;
     if (verdict === 'latch') {
       this.#remote = { address: from.address, port: from.port };
+      this.#socket.latched?.(this.#remote);
       this.emit('latched', this.#remote);
     }
     this.emit('packet', decoded.packet, from);
