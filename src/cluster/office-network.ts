@@ -3,7 +3,8 @@ import { CLUSTER_NETNS } from './cluster.ts';
 
 /**
  * Networks around the one-node cluster, each a network namespace joined to the cluster's by a veth:
- * - the PBX's, 10.46.0.2, which pods reach by routing through the node (a PBX outside the cluster);
+ * - the PBX's, 10.46.0.2, which pods reach by routing through the node (a PBX outside the cluster),
+ *   and which reaches the node's address as phones do (to send a call to a phone through the edge);
  * - an office LAN, 192.168.77.0/24, behind a NAT router whose public side is 10.45.0.2. The router
  *   routes to the node's address only, as the internet would to a node's public IP: phones reach
  *   the edge through a Service's node port, never a pod IP.
@@ -27,6 +28,12 @@ const ip = (netns: string, ...args: string[]) => run('ip', '-n', netns, ...args)
 const inNetns = (netns: string, ...args: string[]) => run('nsenter', `--net=/run/netns/${netns}`, ...args);
 
 export interface OfficeNetwork {
+  /**
+   * Routes `address` to the node from the office's NAT router and from the PBX, as the internet
+   * routes a load balancer's address to the node behind it (the load balancer's part is played by
+   * kube-proxy there, for the address in a Service's status.loadBalancer.ingress).
+   */
+  routeToNode(address: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +55,7 @@ export async function startOfficeNetwork(): Promise<OfficeNetwork> {
     await ip(PBX_NETNS, 'addr', 'add', `${PBX_IP}/24`, 'dev', 'eth0');
     await ip(PBX_NETNS, 'link', 'set', 'eth0', 'up');
     await ip(PBX_NETNS, 'route', 'add', POD_CIDR, 'via', '10.46.0.1');
+    await ip(PBX_NETNS, 'route', 'add', `${NODE_IP}/32`, 'via', '10.46.0.1');
     // NAT router's public side <-> cluster node.
     await ip(CLUSTER_NETNS, 'link', 'add', 'wan0', 'type', 'veth', 'peer', 'name', 'wan0', 'netns', NAT_NETNS);
     await ip(CLUSTER_NETNS, 'addr', 'add', '10.45.0.1/24', 'dev', 'wan0');
@@ -68,5 +76,11 @@ export async function startOfficeNetwork(): Promise<OfficeNetwork> {
     await stop();
     throw err;
   }
-  return { stop };
+  return {
+    routeToNode: async (address) => {
+      await ip(NAT_NETNS, 'route', 'replace', `${address}/32`, 'via', '10.45.0.1');
+      await ip(PBX_NETNS, 'route', 'replace', `${address}/32`, 'via', '10.46.0.1');
+    },
+    stop,
+  };
 }

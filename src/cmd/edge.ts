@@ -1,6 +1,7 @@
 // The edge's entrypoint: one pool's SIP feature-code proxy, login IVR and provisioning server.
 import { startEdge } from '../edge/edge.ts';
 import { createLogger } from '../log.ts';
+import { DEFAULT_MEDIA_RELAY_PORT } from '../edge/media-relay-datagram.ts';
 import { parsePortRange } from '../media/rtp-session.ts';
 import { readTlsCredentialsSync, watchTlsCredentialFiles, type TlsCredentialFiles, type TlsCredentials } from '../edge/tls-credential-files.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
@@ -25,6 +26,12 @@ if (natKeepaliveSeconds !== undefined && !(Number.isInteger(natKeepaliveSeconds)
 const rtpPortRange = env.HOTDESK_RTP_PORTS ? parsePortRange(env.HOTDESK_RTP_PORTS) : undefined;
 if (typeof rtpPortRange === 'string') {
   process.stderr.write(`hotdesk edge: HOTDESK_RTP_PORTS: ${rtpPortRange}\n`);
+  process.exit(2);
+}
+// The IVR's RTP relay between replicas (src/edge/media-relay.ts), pod to pod; only with RTP ports.
+const mediaRelayPort = env.HOTDESK_MEDIA_RELAY_PORT === undefined ? DEFAULT_MEDIA_RELAY_PORT : Number(env.HOTDESK_MEDIA_RELAY_PORT);
+if (!(Number.isInteger(mediaRelayPort) && mediaRelayPort >= 1 && mediaRelayPort <= 65535)) {
+  process.stderr.write(`hotdesk edge: HOTDESK_MEDIA_RELAY_PORT must be a port, 1-65535 (got ${JSON.stringify(env.HOTDESK_MEDIA_RELAY_PORT)})\n`);
   process.exit(2);
 }
 // SIP over TLS for phones: the port, and the PEM files of a kubernetes.io/tls Secret mounted by the controller.
@@ -63,7 +70,7 @@ startEdge({
   ...(env.HOTDESK_ADVERTISED_HOST || env.POD_IP ? { advertisedHost: env.HOTDESK_ADVERTISED_HOST || env.POD_IP } : {}),
   // The address an in-cluster PBX reaches this pod on (the pod IP); unset, the PBX sees advertisedHost too.
   ...(env.HOTDESK_PBX_FACING_HOST ? { pbxFacingHost: env.HOTDESK_PBX_FACING_HOST } : {}),
-  ...(rtpPortRange ? { rtpPortRange } : {}),
+  ...(rtpPortRange ? { rtpPortRange, mediaRelayPort } : {}),
   sipPort: Number(env.HOTDESK_SIP_PORT ?? 5060),
   // Named in the flow tokens this replica writes, so another replica can reach it inside the cluster.
   ...(env.POD_IP ? { replicaAddress: `${env.POD_IP.includes(":") ? `[${env.POD_IP}]` : env.POD_IP}:${Number(env.HOTDESK_SIP_PORT ?? 5060)}` } : {}),

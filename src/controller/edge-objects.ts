@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { API_GROUP, KINDS } from '../api/group.ts';
 import type { HotDeskPool } from '../api/index.ts';
 import { edgeName, LABEL_MANAGED_BY, LABEL_POOL, MANAGED_BY, ANNOTATION_CONFIG_CHECKSUM } from '../api/labels.ts';
+import { DEFAULT_MEDIA_RELAY_PORT } from '../edge/media-relay-datagram.ts';
 
 export const EDGE_APP_LABEL = 'hotdesk-edge';
 
@@ -123,6 +124,17 @@ export function servicePorts(serviceType: string, ports: ReadonlyArray<{ name: s
   }));
 }
 
+/**
+ * The UDP port edge replicas relay the login IVR's RTP to each other on (src/edge/media-relay.ts):
+ * pod IP to pod IP, so a container port and never a Service port. The default, unless the pool's
+ * own ports use it; then the next free one, the same for every replica of the pool.
+ */
+export function mediaRelayPort(poolPorts: ReadonlyArray<{ containerPort: number }>): { env: { name: string; value: string }; port: { name: string; containerPort: number; protocol: string } } {
+  let port = DEFAULT_MEDIA_RELAY_PORT;
+  while (poolPorts.some((p) => p.containerPort === port)) port++;
+  return { env: { name: 'HOTDESK_MEDIA_RELAY_PORT', value: String(port) }, port: { name: 'media-relay', containerPort: port, protocol: 'UDP' } };
+}
+
 export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; role: object; roleBinding: object; deployment: object; service: object } {
   const { pool } = input;
   const poolName = pool.metadata.name ?? '';
@@ -140,6 +152,7 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
     ...rtpPorts(edge.rtpPorts).map((port) => ({ name: `rtp-${port}`, containerPort: port, protocol: 'UDP' })),
   ];
   const tlsVolume = tls ? sipTlsVolume(tls) : undefined;
+  const relay = mediaRelayPort(ports);
   const resources = edge.resources ? { ...(edge.resources.requests ? { requests: edge.resources.requests } : {}), ...(edge.resources.limits ? { limits: edge.resources.limits } : {}) } : undefined;
   return {
     serviceAccount: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta },
@@ -178,8 +191,9 @@ export function edgeObjects(input: EdgeObjectsInput): { serviceAccount: object; 
                 { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
                 ...edgeNetworkEnv(pool),
                 ...(tls ? sipTlsEnv(tls) : []),
+                relay.env,
               ],
-              ports,
+              ports: [...ports, relay.port],
               ...(tlsVolume ? { volumeMounts: tlsVolume.volumeMounts } : {}),
               ...(resources ? { resources } : {}),
               readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' } },

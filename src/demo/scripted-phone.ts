@@ -7,8 +7,10 @@ import { acceptAnswer, buildOffer } from '../media/sdp.ts';
 import { getHeader, getHeaders, type SipRequest, type SipResponse } from '../sip/message.ts';
 import { tagOf, tryParseNameAddr } from '../sip/name-addr.ts';
 import { SipProxy, randomTag } from '../sip/proxy.ts';
+import type { IncomingRequest, ServerResponse } from '../sip/request-context.ts';
 import type { SipAddress } from '../sip/transport.ts';
 import { sendRequest } from '../sip/uac.ts';
+import { answer } from '../sip/uas.ts';
 
 export interface ScriptedPhoneOptions {
   /** The SIP account it uses (the desk's idle account, e.g. HD0002). */
@@ -18,6 +20,18 @@ export interface ScriptedPhoneOptions {
   edge: { host: string; port: number };
   /** Address it listens on; default 127.0.0.1 (the demo), 0.0.0.0 in a network namespace of its own. */
   host?: string;
+  /** SIP transport towards the edge; default udp. Over TCP it keeps one connection, its flow. */
+  transport?: 'udp' | 'tcp';
+}
+
+/** A call that reached the phone, which answered it. */
+export interface IncomingCall {
+  uri: string;
+  from: string;
+  /** Where it came from: over TCP, the connection the phone opened to the edge. */
+  source: SipAddress;
+  /** Resolves once the caller hung up (BYE), false when no BYE came within `timeoutMs`. */
+  ended(timeoutMs: number): Promise<boolean>;
 }
 
 /** A call to a number at the PBX, answered and then hung up by the phone. */
@@ -49,6 +63,7 @@ export class ScriptedPhone {
   /** The account it registered last: a login moves the desk from its idle account to the user's extension. */
   #identity: string;
   readonly notifies: SipRequest[] = [];
+  readonly incomingCalls: IncomingCall[] = [];
   readonly #byeWaiters = new Map<string, () => void>();
   readonly #notifyWaiters: Array<(req: SipRequest) => void> = [];
 
@@ -62,18 +77,37 @@ export class ScriptedPhone {
         for (const w of this.#notifyWaiters.splice(0)) w(req.message);
       }
       if (req.method === 'BYE') this.#byeWaiters.get(req.callId)?.();
+      if (req.method === 'INVITE') return this.#answerCall(req, res);
       res.send(200);
     });
   }
 
   static async start(opts: ScriptedPhoneOptions): Promise<ScriptedPhone> {
-    const ua = new SipProxy({ host: opts.host ?? '127.0.0.1', udpPort: 0, tcpPort: false });
+    const tcp = opts.transport === 'tcp';
+    const ua = new SipProxy({ host: opts.host ?? '127.0.0.1', udpPort: tcp ? false : 0, tcpPort: tcp ? 0 : false });
     await ua.listen();
     return new ScriptedPhone(opts, ua);
   }
 
+  get #transport(): 'udp' | 'tcp' {
+    return this.#opts.transport ?? 'udp';
+  }
+
   get #edge(): SipAddress {
-    return { transport: 'udp', address: this.#opts.edge.host, port: this.#opts.edge.port };
+    return { transport: this.#transport, address: this.#opts.edge.host, port: this.#opts.edge.port };
+  }
+
+  /** Answers a call at once, as a phone picked up, with its own (silent) media address in the SDP. */
+  #answerCall(req: IncomingRequest, res: ServerResponse): void {
+    const sdp = buildOffer({ localAddress: this.#mediaHost, localPort: 40_000, sessionId: Date.now(), sessionVersion: 1 });
+    const dialog = answer(this.#ua, req, res, { body: sdp, contactUser: this.#identity });
+    const bye = new Promise<void>((resolve) => dialog.once('bye', () => resolve()));
+    this.incomingCalls.push({
+      uri: req.message.uri,
+      from: getHeader(req.message, 'from') ?? '',
+      source: req.source,
+      ended: (timeoutMs) => Promise.race([bye.then(() => true), sleep(timeoutMs).then(() => false)]),
+    });
   }
 
   get #aor(): string {
@@ -94,8 +128,8 @@ export class ScriptedPhone {
       uri: `sip:${this.#opts.domain}`,
       from: `<${aor}>`,
       to: `<${aor}>`,
-      headers: [['contact', `<${this.#ua.localUri('udp', identity)}>;expires=${expiresSeconds}`], ['expires', String(expiresSeconds)]],
-      destination: { host: this.#opts.edge.host, port: this.#opts.edge.port },
+      headers: [['contact', `<${this.#ua.localUri(this.#transport, identity)}>;expires=${expiresSeconds}`], ['expires', String(expiresSeconds)]],
+      destination: { host: this.#opts.edge.host, port: this.#opts.edge.port, transport: this.#transport },
     });
     if (answer.status >= 200 && answer.status < 300) this.#identity = identity;
     return answer;
@@ -181,13 +215,13 @@ export class ScriptedPhone {
       uri: `sip:${number}@${this.#opts.domain}`,
       version: 'SIP/2.0',
       headers: [
-        ['via', this.#ua.localVia('udp')],
+        ['via', this.#ua.localVia(this.#transport)],
         ['max-forwards', '70'],
         ['from', `<${this.#aor}>;tag=${fromTag}`],
         ['to', `<sip:${number}@${this.#opts.domain}>`],
         ['call-id', callId],
         ['cseq', '1 INVITE'],
-        ['contact', `<${this.#ua.localUri('udp', this.#opts.identity)}>`],
+        ['contact', `<${this.#ua.localUri(this.#transport, this.#opts.identity)}>`],
         ['content-type', 'application/sdp'],
       ].map(([name, value]) => ({ name: name!, value: value! })),
       body: Buffer.from(offer),
@@ -209,7 +243,7 @@ export class ScriptedPhone {
       uri: contact ? getHeader(ok, 'contact')!.replace(/^.*<([^>]+)>.*$/, '$1') : invite.uri,
       version: 'SIP/2.0',
       headers: [
-        { name: 'via', value: this.#ua.localVia('udp') },
+        { name: 'via', value: this.#ua.localVia(this.#transport) },
         { name: 'max-forwards', value: '70' },
         ...routes.map((value) => ({ name: 'route', value })),
         { name: 'from', value: getHeader(invite, 'from')! },

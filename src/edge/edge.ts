@@ -19,6 +19,7 @@ import { FlowTokens } from './flow-token.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { IvrCallGate, type IvrCallLimits } from './ivr-call-gate.ts';
 import { LoginTracker } from './login-tracker.ts';
+import { startMediaPorts, type MediaPorts } from './media-ports.ts';
 import { startNatKeepalives } from './nat-keepalive-sender.ts';
 import { pbxFacingHostChooser } from './edge-faces.ts';
 import { HostAddresses, isFromPbx, systemResolve } from './pbx-addresses.ts';
@@ -70,6 +71,11 @@ export interface EdgeOptions {
   provisioningWorkers?: number;
   /** UDP ports the IVR's RTP binds in (the ones the edge Service exposes). Default: any free port. */
   rtpPortRange?: { min: number; max: number };
+  /**
+   * With rtpPortRange: the UDP port replicas relay the IVR's RTP to each other on, pod IP to pod IP
+   * (media-relay.ts), the same on every replica. Default: no relay (one replica).
+   */
+  mediaRelayPort?: number;
   /** OPTIONS keep-alives to phones registered over UDP, every this many seconds; 0 for none. Default 25. */
   natKeepaliveSeconds?: number;
   /** Feature-code (IVR) calls in progress per source address and per pool; see ivr-call-gate.ts. */
@@ -120,6 +126,12 @@ async function pbxDestination(resolver: PbxResolver, pool: HotDeskPool): Promise
 function dialCodes(pool: HotDeskPool): DialCodes {
   const codes = effectiveFeatureCodes(pool.spec.featureCodes);
   return { login: codes.login, loginWithExtension: codes.loginWithExtension, logout: codes.logout ?? '', emergencyNumbers: pool.spec.emergency.numbers };
+}
+
+/** Every RTP port of the pool's range, bound before the edge answers a call, and the relay between replicas. */
+function startIvrPorts(opts: EdgeOptions, host: string, ownHost: () => string, peers: ReplicaPeers, runtimeMetrics: RuntimeMetrics, logger: Logger): Promise<MediaPorts | undefined> {
+  if (!opts.rtpPortRange) return Promise.resolve(undefined);
+  return startMediaPorts({ host, range: opts.rtpPortRange, relayPort: opts.mediaRelayPort, ownAddress: ownHost, peers, registry: runtimeMetrics.registry, logger });
 }
 
 /**
@@ -411,8 +423,10 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   let http: ProvisioningServer | undefined;
   let probe: ProbeServer | undefined;
   let stopNatKeepalives = (): void => {};
+  let media: MediaPorts | undefined;
   const stopAll = async () => {
     stopNatKeepalives();
+    await media?.stop();
     await http?.close();
     await proxy.close();
     await Promise.all([...view.informers(), peers.informer].map((i) => i.stop()));
@@ -421,6 +435,8 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
   try {
     for (const inf of [...view.informers(), peers.informer]) inf.start();
     await Promise.all([...view.informers(), peers.informer].map((i) => i.waitForSync()));
+    media = await startIvrPorts(opts, host, ownHost, peers, runtimeMetrics, logger);
+    if (media) featureDeps.rtpPorts = media.pool;
     await proxy.listen();
     stopNatKeepalives = startNatKeepalives({ proxy, flows: () => registrations.udpFlows(), intervalSeconds: opts.natKeepaliveSeconds ?? DEFAULT_NAT_KEEPALIVE_SECONDS, counter: metrics.natKeepalives, logger });
 

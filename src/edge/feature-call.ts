@@ -6,6 +6,7 @@ import { parseDtmfInfo } from '../media/dtmf-info.ts';
 import { IvrSession, IvrSessionClosedError } from '../media/ivr-session.ts';
 import { answerOffer, type SrtpRefusal } from '../media/sdp.ts';
 import type { PromptSet } from '../media/prompts.ts';
+import type { RtpPortSource } from '../media/rtp-session.ts';
 import { parseDuration } from '../policy/duration.ts';
 import { verifyPin } from '../policy/pin.ts';
 import { collectionPath, type KubeClient } from '../runtime/index.ts';
@@ -41,6 +42,8 @@ export interface FeatureCallDeps {
   mediaAddress: string;
   /** The RTP ports the edge Service exposes; absent: any free port (loopback tests, the demo). */
   rtpPortRange?: { min: number; max: number };
+  /** The range's ports, bound by this pod at start (rtp-port-pool.ts): a call borrows one. Wins over rtpPortRange. */
+  rtpPorts?: RtpPortSource;
   /** How long to wait for the controller to admit a new session before telling the caller. */
   admissionTimeoutMs?: number;
 }
@@ -112,6 +115,9 @@ async function answerFeatureCall(
       localHost: deps.rtpHost,
       advertisedAddress: deps.mediaAddress,
       ...(deps.rtpPortRange ? { portRange: deps.rtpPortRange } : {}),
+      ...(deps.rtpPorts ? { ports: deps.rtpPorts } : {}),
+      // The phone's RTP comes through the same NAT as its INVITE: only that address may latch.
+      signallingAddress: req.source.address,
       sessionId,
       sessionVersion,
       prompts: deps.prompts,

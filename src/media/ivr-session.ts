@@ -12,7 +12,7 @@
 import { DtmfEventAccumulator, isDtmfKey, type DtmfKey } from './dtmf.ts';
 import { PinCollector, type CollectOptions, type CollectResult } from './pin-collector.ts';
 import type { PromptName, PromptSet } from './prompts.ts';
-import { RtpSession, type RtpEndpoint } from './rtp-session.ts';
+import { RtpSession, type RtpEndpoint, type RtpPortSource } from './rtp-session.ts';
 import { answerOffer, type G711Codec, type NegotiatedMedia, type NegotiatedSrtp, type SrtpRefusal } from './sdp.ts';
 import { SrtpTransform } from './srtp-transform.ts';
 import type { RtpPacket } from './rtp-packet.ts';
@@ -47,6 +47,10 @@ export interface IvrSessionOptions extends Partial<IvrMedia> {
   localHost: string;
   localPort?: number;
   portRange?: { min: number; max: number };
+  /** Ports bound in advance to borrow one from (rtp-port-pool.ts); wins over localPort and portRange. */
+  ports?: RtpPortSource;
+  /** Where the call's INVITE came from: only RTP from this address is taken as the caller's (rtp-latch.ts). */
+  signallingAddress?: string;
   prompts: PromptSet;
   /** Default IVR_PACKET_BUDGET. */
   packetBudget?: number;
@@ -89,6 +93,8 @@ export class IvrSession {
       host: opts.localHost,
       ...(opts.localPort !== undefined ? { port: opts.localPort } : {}),
       ...(opts.portRange ? { portRange: opts.portRange } : {}),
+      ...(opts.ports ? { ports: opts.ports } : {}),
+      ...(opts.signallingAddress !== undefined ? { signallingAddress: opts.signallingAddress } : {}),
       packetBudget: opts.packetBudget ?? IVR_PACKET_BUDGET,
     });
     const session = new IvrSession(rtp, opts.prompts);

@@ -15,6 +15,7 @@ import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeRtpPacket, encodeRtpPacket, type RtpPacket } from './rtp-packet.ts';
 import { lawForPayloadType, silenceByte } from './g711.ts';
+import { latchVerdict } from './rtp-latch.ts';
 
 export const SAMPLES_PER_PACKET = 160;
 export const PACKET_INTERVAL_MS = 20;
@@ -36,6 +37,29 @@ export interface RtpSessionOptions {
   /** The most packets this session sends in its life; after that it sends nothing more. Default: no limit. */
   packetBudget?: number;
   ssrc?: number;
+  /** Where the call's signalling came from: only RTP from this address may fix the peer (rtp-latch.ts). */
+  signallingAddress?: string;
+  /** Borrow a port bound in advance (rtp-port-pool.ts) instead of binding one; wins over port and portRange. */
+  ports?: RtpPortSource;
+}
+
+/** What a session needs of its UDP socket: a dgram Socket, or a port borrowed from the pod's pool. */
+export interface RtpSocket {
+  send(msg: Buffer, port: number, address: string, callback?: (err: Error | null) => void): void;
+  on(event: 'message', listener: (msg: Buffer, from: RemoteInfo) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  close(callback?: () => void): void;
+  address(): { address: string; port: number };
+  /**
+   * The session took `remote` as its phone. A shared port (rtp-port-pool.ts) latches only then:
+   * on a packet the session accepted, after SRTP authenticated it.
+   */
+  latched?(remote: { address: string; port: number }): void;
+}
+
+/** Ports bound in advance; borrow() gives one no other call of this process uses, or undefined when all are. */
+export interface RtpPortSource {
+  borrow(signallingAddress: string | undefined): RtpSocket | undefined;
 }
 
 export interface PlayResult {
@@ -64,7 +88,8 @@ function bindSocket(socket: Socket, host: string, port: number): Promise<void> {
   });
 }
 
-async function openSocket(opts: RtpSessionOptions): Promise<Socket> {
+async function openSocket(opts: RtpSessionOptions): Promise<RtpSocket> {
+  if (opts.ports) return borrowPort(opts.ports, opts.signallingAddress);
   const type = opts.host.includes(':') ? 'udp6' : 'udp4';
   if (!opts.portRange) {
     const socket = createSocket(type);
@@ -91,6 +116,12 @@ async function openSocket(opts: RtpSessionOptions): Promise<Socket> {
   throw new Error(`no free RTP port in ${min}-${max} on ${opts.host}`);
 }
 
+function borrowPort(ports: RtpPortSource, signallingAddress: string | undefined): RtpSocket {
+  const socket = ports.borrow(signallingAddress);
+  if (!socket) throw new Error('no free RTP port: every port of the range serves a call');
+  return socket;
+}
+
 /**
  * Reads a port range written `min-max` (e.g. the edge's HOTDESK_RTP_PORTS); the error says what
  * is wrong. The range must hold an even port, since RTP uses those.
@@ -115,7 +146,8 @@ export interface RtpPacketTransform {
 }
 
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
-  readonly #socket: Socket;
+  readonly #socket: RtpSocket;
+  readonly #signallingAddress: string | undefined;
   readonly #ssrc: number;
   readonly #packetBudget: number;
   #remote: RtpEndpoint | undefined;
@@ -129,9 +161,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   #closed = false;
   #transform: RtpPacketTransform | undefined;
 
-  private constructor(socket: Socket, opts: RtpSessionOptions) {
+  private constructor(socket: RtpSocket, opts: RtpSessionOptions) {
     super();
     this.#socket = socket;
+    this.#signallingAddress = opts.signallingAddress;
     this.#ssrc = opts.ssrc ?? randomInt(0x100000000);
     this.#packetBudget = opts.packetBudget ?? Number.POSITIVE_INFINITY;
     socket.on('message', (datagram, from) => this.#receive(datagram, from));
@@ -278,9 +311,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (datagram === undefined) return;
     const decoded = decodeRtpPacket(datagram);
     if (!decoded.ok) return;
-    if (!this.#remote) {
-      // Latched once for the life of the call: a later packet from elsewhere does not redirect us.
+    // Latched once for the life of the call: a later packet from elsewhere does not redirect us.
+    const verdict = latchVerdict({ ...(this.#signallingAddress !== undefined ? { signallingAddress: this.#signallingAddress } : {}), ...(this.#remote ? { latched: this.#remote } : {}) }, from);
+    if (verdict === 'reject') return;
+    if (verdict === 'latch') {
       this.#remote = { address: from.address, port: from.port };
+      this.#socket.latched?.(this.#remote);
       this.emit('latched', this.#remote);
     }
     this.emit('packet', decoded.packet, from);

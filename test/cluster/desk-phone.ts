@@ -4,19 +4,29 @@ import { OFFICE_NETNS, OFFICE_PHONE_IP } from '../../src/cluster/office-network.
 
 const OFFICE_PHONE = new URL('./office-phone.ts', import.meta.url).pathname;
 
+/** A call that rang the phone: its Request-URI, From, where it came from, and whether the caller hung up with BYE. */
+export interface IncomingCall {
+  uri: string;
+  from: string;
+  source: { transport: string; address: string; port: number };
+  hungUp: boolean;
+}
+
 /** The office phone (office-phone.ts) running in the office LAN's namespace, driven from the test. */
 export interface DeskPhone {
   register(identity?: string): Promise<{ status: number; reason: string }>;
   login(number: string, digits: string): Promise<{ status: number; reason: string; promptPackets: number; hungUpByEdge: boolean }>;
   notifies(count: number, timeoutMs: number): Promise<Array<{ uri: string; event: string }>>;
   call(number: string, holdMs: number): Promise<{ status: number; reason: string; byeStatus?: number }>;
+  /** Waits until `count` calls in all have rung the phone (it answers each) and their callers hung up; 0: the calls so far. */
+  incoming(count: number, timeoutMs: number): Promise<IncomingCall[]>;
   /** The phone's stderr, for a failure message. */
   log(): string;
   stop(): Promise<void>;
 }
 
-export function startDeskPhone(edge: { host: string; port: number }, idleIdentity: string, domain: string): DeskPhone {
-  const child: ChildProcess = spawn('nsenter', [`--net=/run/netns/${OFFICE_NETNS}`, process.execPath, OFFICE_PHONE, OFFICE_PHONE_IP, edge.host, String(edge.port), idleIdentity, domain], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function startDeskPhone(edge: { host: string; port: number; transport?: 'udp' | 'tcp' }, idleIdentity: string, domain: string): DeskPhone {
+  const child: ChildProcess = spawn('nsenter', [`--net=/run/netns/${OFFICE_NETNS}`, process.execPath, OFFICE_PHONE, OFFICE_PHONE_IP, edge.host, String(edge.port), idleIdentity, domain, edge.transport ?? 'udp'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const answers: string[] = [];
@@ -49,6 +59,7 @@ export function startDeskPhone(edge: { host: string; port: number }, idleIdentit
     login: (number, digits) => ask({ op: 'login', number, digits }),
     notifies: async (count, timeoutMs) => (await ask<{ notifies: Array<{ uri: string; event: string }> }>({ op: 'notify', count, timeoutMs })).notifies,
     call: (number, holdMs) => ask({ op: 'call', number, holdMs }),
+    incoming: async (count, timeoutMs) => (await ask<{ calls: IncomingCall[] }>({ op: 'incoming', count, timeoutMs })).calls,
     log: () => stderr,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;

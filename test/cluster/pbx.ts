@@ -4,18 +4,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PBX_IP, PBX_NETNS } from '../../src/cluster/office-network.ts';
 import { runCommand } from '../../src/envtest/command.ts';
+import { expectPassed, startSipp } from '../e2e/sipp.ts';
 
 /** A number at the PBX that rings the callee (startCallee), a SIP phone beside Kamailio that answers. */
 export const CALLEE_NUMBER = '2000';
 const CALLEE_PORT = 5070;
 
-/** Kamailio as the tenant PBX, in its own network namespace: a registrar that relays calls to registered users, and CALLEE_NUMBER to the callee. */
+/**
+ * Kamailio as the tenant PBX, in its own network namespace: a registrar (usrloc in memory) that
+ * relays calls to registered users, along a registration's Path when it has one (RFC 3327, for
+ * pbx.phoneRouting path; a binding without one is reached at its Contact, for contact), and
+ * CALLEE_NUMBER to the callee. It logs what each lookup found ("PBX lookup found <uri> dst <path>").
+ * One binding per extension, as many PBXes keep for a desk phone (save flag 0x04): a REGISTER
+ * through a new edge pod names a new flow token and replaces the binding with the old pod's, which
+ * would otherwise be rung too until it expired, and answered 430 Flow Failed by the edge.
+ */
 export interface Pbx {
   log(): string;
   stop(): Promise<void>;
 }
 
-const MODULES = ['tm', 'sl', 'rr', 'pv', 'maxfwd', 'usrloc', 'registrar', 'textops', 'siputils', 'xlog', 'kex', 'corex'];
+const MODULES = ['tm', 'sl', 'rr', 'pv', 'maxfwd', 'usrloc', 'registrar', 'path', 'textops', 'siputils', 'xlog', 'kex', 'corex'];
 
 function config(): string {
   return `#!KAMAILIO
@@ -28,16 +37,28 @@ alias="example.3cx.eu"
 mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 ${MODULES.map((m) => `loadmodule "${m}.so"`).join('\n')}
 modparam("usrloc", "db_mode", 0)
+modparam("registrar", "use_path", 1)
 
 request_route {
   xlog("L_INFO", "PBX got $rm $ru from $fu via $si:$sp\\n");
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
-  if (has_totag()) { loose_route(); t_relay(); exit; }
-  if (is_method("REGISTER")) { if (!save("location")) sl_reply_error(); exit; }
+  if (has_totag()) {
+    if (loose_route()) { t_relay(); exit; }
+    if (is_method("ACK") && !t_check_trans()) { t_relay(); exit; }
+    t_relay();
+    exit;
+  }
+  if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
+  if (is_method("REGISTER")) {
+    if (is_present_hf("Path")) xlog("L_INFO", "PBX stored Path $hdr(Path)\\n");
+    if (!save("location", "0x04")) sl_reply_error();
+    exit;
+  }
   if (is_method("INVITE")) {
     record_route();
     if ($rU == "${CALLEE_NUMBER}") { $du = "sip:${PBX_IP}:${CALLEE_PORT}"; t_relay(); exit; }
     if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
+    xlog("L_INFO", "PBX lookup found $ru dst $du\\n");
     t_relay();
     exit;
   }
@@ -104,4 +125,24 @@ export async function startCallee(timeoutSeconds = 60): Promise<Callee> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A phone registered at the PBX directly, beside it, that calls the hot-desk extensions. */
+export const CALLER_NUMBER = '200';
+const CALLER_PORT = 5072;
+
+/** The caller registers CALLER_NUMBER at the PBX, as any phone of the tenant's does. */
+export async function registerCaller(): Promise<void> {
+  const run = await startSipp({ scenario: 'register.xml', netns: PBX_NETNS, host: PBX_IP, port: CALLER_PORT, remote: `${PBX_IP}:5060`, keys: { user: CALLER_NUMBER, contact_port: CALLER_PORT }, timeoutSeconds: 15 });
+  await expectPassed(run, 'the caller registering at the PBX');
+}
+
+/**
+ * The caller calls `extension` through the PBX. `answered`: it expects the answer, ACKs, and hangs
+ * up with BYE after 300 ms; `unavailable`: it expects 480 (or 404) and ACKs it. Resolves with
+ * SIPp's message trace; fails with it when the call went otherwise.
+ */
+export async function callFromPbx(extension: string, expect: 'answered' | 'unavailable'): Promise<string> {
+  const run = await startSipp({ scenario: expect === 'answered' ? 'call-answered.xml' : 'call-unavailable.xml', netns: PBX_NETNS, host: PBX_IP, port: CALLER_PORT, remote: `${PBX_IP}:5060`, service: extension, keys: { caller: CALLER_NUMBER }, timeoutSeconds: 30 });
+  return (await expectPassed(run, `the caller calling ${extension} (${expect})`)).messages;
 }

@@ -75,6 +75,24 @@ test('a NodePort Service answers on the node at the ports the edge advertises; m
   ]);
 });
 
+const relayCases: Array<{ name: string; edge: Record<string, unknown>; tlsSecretAllowed?: boolean; port: number }> = [
+  { name: 'the default port', edge: {}, port: 5070 },
+  { name: "the next port when the pool's SIP port is the default", edge: { sipPort: 5070 }, port: 5071 },
+  { name: 'past every port the pool uses', edge: { sipPort: 5070, httpPort: 5071, metricsPort: 5072 }, port: 5073 },
+  { name: 'past the RTP ports', edge: { rtpPorts: { first: 5068, count: 2 } }, port: 5071 },
+  { name: 'past the TLS port', edge: { tls: { secretName: 'sip-tls', port: 5070 } }, tlsSecretAllowed: true, port: 5071 },
+];
+
+for (const c of relayCases) {
+  test(`the replicas' media relay port is a UDP container port and in the env, never a Service port: ${c.name}`, () => {
+    const objects = edgeObjects({ pool: poolWith(c.edge), defaultImage: 'img', secretNames: [], ...(c.tlsSecretAllowed ? { tlsSecretAllowed: true } : {}) }) as any;
+    const container = objects.deployment.spec.template.spec.containers[0];
+    assert.deepEqual(container.ports.filter((p: any) => p.name === 'media-relay'), [{ name: 'media-relay', containerPort: c.port, protocol: 'UDP' }]);
+    assert.equal(container.env.find((e: any) => e.name === 'HOTDESK_MEDIA_RELAY_PORT')?.value, String(c.port));
+    assert.equal(objects.service.spec.ports.some((p: any) => p.name === 'media-relay' || p.port === c.port), false, 'pods relay pod to pod, not through the Service');
+  });
+}
+
 test('LoadBalancer and ClusterIP Services leave node ports to the API server', () => {
   for (const serviceType of ['LoadBalancer', 'ClusterIP']) {
     const service = (edgeObjects({ pool: poolWith({ serviceType }), defaultImage: 'img', secretNames: [] }) as any).service;

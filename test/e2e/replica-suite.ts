@@ -7,8 +7,10 @@
  * EndpointSlice itself, and rewrites it when A dies.
  *
  * What a user sees: a call from the PBX rings the phone registered through A though it reached B
- * (B passes it to A); the phone calls out; a login by PIN gets the phone exactly one check-sync;
- * after A is killed the session stays Active, the phone registers again through B and a call rings
+ * (B passes it to A); the phone calls out; a login by PIN gets the phone exactly one check-sync,
+ * both when the phone's RTP reaches A, whose call it is, and when kube-proxy sends it to B (its
+ * ClientIP affinity is per Service port): then B relays it to A and A's prompts back through B, so
+ * the phone hears them from the Service address and port it sent to; after A is killed the session stays Active, the phone registers again through B and a call rings
  * it again. Run once per pbx.phoneRouting (replicas-contact.test.ts, replicas-path.test.ts): the
  * token comes back in the Request-URI, or in a Route that B must pass on untouched.
  */
@@ -22,7 +24,7 @@ import { startKamailio, type Kamailio } from './kamailio.ts';
 import { deviceYaml, namespaceYaml, poolYaml, userYaml } from './manifests.ts';
 import { RtpPhone } from './rtp-phone.ts';
 import { expectPassed, killAllSipp, startSipp } from './sipp.ts';
-import { ALICE, metricValue } from './stack.ts';
+import { ALICE, BOB, metricValue } from './stack.ts';
 import { eventually } from '../support/eventually.ts';
 import { LocalService } from '../support/local-service.ts';
 import { freeLoopbackPort } from '../support/ports.ts';
@@ -36,6 +38,10 @@ export function replicaSuite(phoneRouting: 'contact' | 'path'): void {
   const SERVICE = `${NET}.10`;
   const POD_A = `${NET}.11`;
   const POD_B = `${NET}.12`;
+  // The pool's IVR ports, as the controller passes them (HOTDESK_RTP_PORTS): 4 even ports; both
+  // replicas bind all of them, each at its own pod address.
+  const RTP_FIRST = 43_000 + 8 * (process.pid % 250);
+  const RTP_PORTS = `${RTP_FIRST}-${RTP_FIRST + 6}`;
 
   const EDGE_MAIN = new URL('../../src/cmd/edge.ts', import.meta.url).pathname;
 
@@ -49,7 +55,7 @@ export function replicaSuite(phoneRouting: 'contact' | 'path'): void {
   }
 
   /** One replica as the Deployment runs it: its own process, its pod address, the pool's SIP port. */
-  async function startEdgeProcess(cp: ControlPlane, podIp: string, sipPort: number): Promise<EdgeProcess> {
+  async function startEdgeProcess(cp: ControlPlane, podIp: string, sipPort: number, relayPort: number): Promise<EdgeProcess> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       KUBECONFIG: cp.kubeconfigPath,
@@ -62,6 +68,8 @@ export function replicaSuite(phoneRouting: 'contact' | 'path'): void {
       HOTDESK_HTTP_PORT: '0',
       HOTDESK_METRICS_PORT: '0',
       HOTDESK_PROVISIONING_WORKERS: '0',
+      HOTDESK_RTP_PORTS: RTP_PORTS,
+      HOTDESK_MEDIA_RELAY_PORT: String(relayPort),
     };
     delete env.KUBERNETES_SERVICE_HOST;
     const child = spawn(process.execPath, [EDGE_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,6 +114,7 @@ export function replicaSuite(phoneRouting: 'contact' | 'path'): void {
   let edgeA: EdgeProcess | undefined;
   let edgeB: EdgeProcess | undefined;
   let sipPort: number;
+  let relayPort: number;
   let emergencyPort: number;
 
   async function kubectl(args: string[], input?: string): Promise<string> {
@@ -134,8 +143,35 @@ export function replicaSuite(phoneRouting: 'contact' | 'path'): void {
     return { phone: callee.messages, caller: calling.messages };
   }
 
-  async function registration(): Promise<any> {
-    return (await getJson('hotdeskdevice', 'desk-1'))?.status?.registration;
+  async function registration(desk = 'desk-1'): Promise<any> {
+    return (await getJson('hotdeskdevice', desk))?.status?.registration;
+  }
+
+  /** RTP packets a replica relayed for the other's call (hotdesk_edge_rtp_relayed_packets_total). */
+  async function relayed(edge: EdgeProcess): Promise<{ toOwner: number; toPhone: number }> {
+    const text = await edge.metrics();
+    const count = (direction: string) => metricValue(text, 'hotdesk_edge_rtp_relayed_packets_total', { direction });
+    return { toOwner: count('to_owner'), toPhone: count('to_phone') };
+  }
+
+  /**
+   * A login by PIN from a desk phone on a flow A has not seen (so it answers a Digest challenge):
+   * its SIP reaches A, its RTP the replica `rtpTo` (kube-proxy's affinity is per Service port). The
+   * phone waits for the prompt, keys the PIN as RFC 4733 events, and the edge hangs up. Returns
+   * where the answer told it to send RTP and where the RTP it heard came from.
+   */
+  async function loginByPin(o: { idle: string; idlePassword: string; user: { extension: string; pin: string }; rtpTo: string }): Promise<{ answer: string; heardFrom: string[] }> {
+    const media = await RtpPhone.open();
+    try {
+      await service!.pin({ address: '127.0.0.1', port: media.port }, o.rtpTo);
+      const call = await startSipp({ scenario: 'feature-call-auth.xml', remote: edgeAddress(), service: `*77*${o.user.extension}*`, keys: { caller: o.idle, rtp_port: media.port }, auth: { user: o.idle, password: o.idlePassword }, timeoutSeconds: 40 });
+      await media.waitForPackets(10);
+      await media.press(`${o.user.pin}#`);
+      await expectPassed(call, 'login call');
+      return { answer: `${media.remote!.address}:${media.remote!.port}`, heardFrom: [...new Set(media.received.map((r) => r.from))] };
+    } finally {
+      await media.close();
+    }
   }
 
   async function resyncCounts(edge: EdgeProcess): Promise<number> {
@@ -156,6 +192,8 @@ export function replicaSuite(phoneRouting: 'contact' | 'path'): void {
       poolYaml(NS, POOL, { pbxPort: kamailio.port, phoneRouting }),
       userYaml(NS, ALICE.name, POOL, ALICE.extension, 'alice-Secret-Pw1', ALICE.pin),
       deviceYaml(NS, 'desk-1', POOL, '00156500a001', 'HD0001', 'idle-Secret-Pw1', 'Floor 3 desk 1'),
+      userYaml(NS, BOB.name, POOL, BOB.extension, 'bob-Secret-Pw1', BOB.pin),
+      deviceYaml(NS, 'desk-2', POOL, '00156500a002', 'HD0002', 'idle-Secret-Pw2', 'Floor 3 desk 2'),
     ].join('---\n'));
     await eventually('idle provisioning of desk-1', async () => (await getJson('configmap', 'desk-1-provisioning'))?.metadata?.annotations?.['hotdesk.io/config-revision']);
     // The endpoint controller's work: both replicas ready at the pool's SIP port.
@@ -166,7 +204,8 @@ export function replicaSuite(phoneRouting: 'contact' | 'path'): void {
     await service.pin({ address: '127.0.0.1', port: kamailio.port }, POD_B);
     await service.routeRest(POD_A);
 
-    [edgeA, edgeB] = await Promise.all([startEdgeProcess(cp, POD_A, sipPort), startEdgeProcess(cp, POD_B, sipPort)]);
+    relayPort = await freeLoopbackPort();
+    [edgeA, edgeB] = await Promise.all([startEdgeProcess(cp, POD_A, sipPort, relayPort), startEdgeProcess(cp, POD_B, sipPort, relayPort)]);
   });
 
   after(async () => {
@@ -205,17 +244,10 @@ export function replicaSuite(phoneRouting: 'contact' | 'path'): void {
       await Promise.all([expectPassed(desk, 'the emergency desk answers'), expectPassed(call, 'the phone\'s call out')]);
     });
 
-    it('logs alice in by PIN on A, and the phone gets one check-sync, not one per replica', async () => {
+    it('logs alice in by PIN with SIP and RTP on A: she hears the prompts, nothing is relayed, and the phone gets one check-sync, not one per replica', async () => {
       const notified = await startSipp({ scenario: 'notify.xml', port: phonePort.value, timeoutSeconds: 40 });
-      const media = await RtpPhone.open();
-      try {
-        const call = await startSipp({ scenario: 'feature-call-auth.xml', remote: edgeAddress(), service: '*77*101*', keys: { caller: 'HD0001', rtp_port: media.port }, auth: { user: 'HD0001', password: 'idle-Secret-Pw1' }, timeoutSeconds: 40 });
-        await media.waitForPackets(10);
-        await media.press(`${ALICE.pin}#`);
-        await expectPassed(call, 'login call');
-      } finally {
-        await media.close();
-      }
+      const login = await loginByPin({ idle: 'HD0001', idlePassword: 'idle-Secret-Pw1', user: ALICE, rtpTo: POD_A });
+      assert.deepEqual(login.heardFrom, [login.answer], 'the prompts come from the Service address and port the answer named');
       await eventually('alice session Active', async () => (await getJson<any>('hotdesksessions'))?.items.find((s: any) => s.spec.user === 'alice' && s.status?.phase === 'Active'));
       const notify = await expectPassed(notified, 'check-sync NOTIFY');
       assert.match(notify.messages, /Event: check-sync;reboot=false/i);
@@ -223,8 +255,37 @@ export function replicaSuite(phoneRouting: 'contact' | 'path'): void {
       // B saw the same configuration change in its own caches and left the phone to A.
       assert.equal(await resyncCounts(edgeB!), 0, 'replica B sent no NOTIFY');
       assert.equal(await resyncCounts(edgeA!), 1, 'replica A sent one');
+      assert.deepEqual(await relayed(edgeA!), { toOwner: 0, toPhone: 0 }, 'A relayed nothing');
+      assert.deepEqual(await relayed(edgeB!), { toOwner: 0, toPhone: 0 }, 'B relayed nothing');
       await register(phonePort.value, ALICE.extension);
       await eventually('registered as 101 through A', async () => (await registration())?.identity === ALICE.extension);
+    });
+
+    it('logs bob in by PIN with his SIP on A and his RTP on B: B relays both ways, he hears the prompts from the Service port, one session, one check-sync', async () => {
+      const phone = await freeLoopbackPort();
+      await register(phone, 'HD0002');
+      await eventually('desk-2 registered through A', async () => (await registration('desk-2'))?.replica === edgeA!.name);
+      const notified = await startSipp({ scenario: 'notify.xml', port: phone, timeoutSeconds: 40 });
+      const login = await loginByPin({ idle: 'HD0002', idlePassword: 'idle-Secret-Pw2', user: BOB, rtpTo: POD_B });
+      assert.equal(login.answer.startsWith(`${SERVICE}:`), true, `the answer names the Service address: ${login.answer}`);
+      assert.deepEqual(login.heardFrom, [login.answer], 'the prompts come from the Service address and port the phone sends to, though B sends them');
+      const sessions = await eventually('bob session Active', async () => {
+        const bobs = (await getJson<any>('hotdesksessions'))?.items.filter((s: any) => s.spec.user === 'bob') ?? [];
+        return bobs.some((s: any) => s.status?.phase === 'Active') ? bobs : undefined;
+      });
+      assert.equal(sessions.length, 1, 'exactly one session for bob');
+      assert.equal(sessions[0].spec.device, 'desk-2');
+      const notify = await expectPassed(notified, 'check-sync NOTIFY for desk-2');
+      assert.match(notify.messages, /Event: check-sync;reboot=false/i);
+      await eventually('A counted the NOTIFY acknowledged', async () => metricValue(await edgeA!.metrics(), 'hotdesk_resync_notifies_total', { result: 'acknowledged' }) === 2);
+      assert.equal(await resyncCounts(edgeA!), 2, 'replica A sent one NOTIFY for this login (and one for alice\'s)');
+      assert.equal(await resyncCounts(edgeB!), 0, 'replica B sent no NOTIFY');
+      assert.equal(metricValue(await edgeA!.metrics(), 'hotdesk_feature_codes_total', { code: 'login', result: 'success' }), 2, 'A answered both logins');
+      assert.equal(metricValue(await edgeB!.metrics(), 'hotdesk_feature_codes_total', { code: 'login', result: 'success' }), 0, 'B answered none');
+      const throughB = await relayed(edgeB!);
+      assert.ok(throughB.toOwner >= 10, `B passed the phone's RTP (its keys) to A: ${JSON.stringify(throughB)}`);
+      assert.ok(throughB.toPhone >= 10, `B sent A's prompts on to the phone: ${JSON.stringify(throughB)}`);
+      assert.deepEqual(await relayed(edgeA!), { toOwner: 0, toPhone: 0 }, 'A relayed nothing itself');
     });
 
     it('keeps the session when A is killed; the phone registers again through B and rings again', async () => {

@@ -16,6 +16,8 @@ export interface ReceivedRtp {
   timestamp: number;
   /** performance.now() at arrival. */
   at: number;
+  /** Where it came from, `address:port`: the address and port the phone sent to, for symmetric RTP through NAT and kube-proxy. */
+  from: string;
 }
 
 const ANSWER = /^answer (\S+) (\d+)\s*$/;
@@ -36,7 +38,7 @@ export class RtpPhone {
 
   private constructor(socket: Socket) {
     this.#socket = socket;
-    socket.on('message', (msg) => {
+    socket.on('message', (msg, rinfo) => {
       const answer = ANSWER.exec(msg.toString('latin1'));
       if (answer) {
         this.#startTalking({ address: answer[1]!, port: Number(answer[2]) });
@@ -45,7 +47,7 @@ export class RtpPhone {
       const decoded = decodeRtpPacket(msg);
       if (!decoded.ok) return;
       const p = decoded.packet;
-      this.received.push({ payloadType: p.payloadType, payloadBytes: p.payload.length, sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, at: performance.now() });
+      this.received.push({ payloadType: p.payloadType, payloadBytes: p.payload.length, sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, at: performance.now(), from: `${rinfo.address}:${rinfo.port}` });
     });
   }
 

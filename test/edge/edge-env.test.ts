@@ -24,3 +24,11 @@ for (const c of cases) {
     assert.match(stderr, c.error);
   });
 }
+
+for (const port of ['abc', '0', '70000', '']) {
+  test(`the edge refuses to start with HOTDESK_MEDIA_RELAY_PORT=${JSON.stringify(port)}, saying why`, async () => {
+    const { code, stderr } = await runEdge({ HOTDESK_RTP_PORTS: '20000-20062', HOTDESK_MEDIA_RELAY_PORT: port });
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /HOTDESK_MEDIA_RELAY_PORT must be a port, 1-65535/);
+  });
+}

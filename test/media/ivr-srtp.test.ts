@@ -15,6 +15,8 @@ import { parseSdp } from '../../src/media/sdp.ts';
 import { parseSdesCrypto } from '../../src/media/sdes-crypto-attribute.ts';
 import { SrtpContext } from '../../src/media/srtp-context.ts';
 import { SRTP_SUITES, SrtpMasterKey, type SrtpSuite } from '../../src/media/srtp-suites.ts';
+import { RtpPortPool } from '../../src/media/rtp-port-pool.ts';
+import { freeLoopbackPort } from '../support/ports.ts';
 
 let prompts: PromptSet;
 before(async () => {
@@ -140,3 +142,46 @@ test('without sdes (not over TLS) the IVR refuses the SRTP offer and binds nothi
   assert.equal(opened.ok, false);
   if (!opened.ok) assert.equal(opened.srtp, 'needs-tls');
 });
+
+test('on a shared port (several replicas), SRTP that does not authenticate neither latches the call nor is kept from the relay', async () => {
+  const suite = SRTP_SUITES.get('AES_CM_128_HMAC_SHA1_80')!;
+  const phone = await SecurePhone.open(suite);
+  const strays: number[] = [];
+  const pool = await RtpPortPool.bind('127.0.0.1', [await freeEvenPort()], {
+    stray: (port) => strays.push(port),
+    sendThrough: (_peer, _port, _to, _datagram, done) => done(null),
+    borrowed: () => undefined,
+    returned: () => undefined,
+  });
+  const opened = await IvrSession.answer(srtpOffer(phone.socket.address().port, 'AES_CM_128_HMAC_SHA1_80'), {
+    localHost: '127.0.0.1', advertisedAddress: '127.0.0.1', sessionId: 1, sessionVersion: 1, prompts, sdes: true, ports: pool, signallingAddress: '127.0.0.1',
+  });
+  assert.ok(opened.ok, opened.ok ? '' : opened.reason);
+  if (!opened.ok) return;
+  const ivr = opened.session;
+  try {
+    phone.answered(opened.answerSdp, suite);
+    const port = ivr.local.port;
+    // From the signalling address, but under a key that is not the phone's: perhaps another
+    // phone behind the same NAT, whose call another replica holds on this port.
+    await phone.send(port, new SrtpContext({ suite, master: new SrtpMasterKey(Buffer.alloc(16, 9), Buffer.alloc(14, 9)) }).protect(phone.rtp(0, Buffer.alloc(160, 0xff))));
+    assert.equal(await ivr.waitForCaller(300), false, 'no latch on a packet that does not authenticate');
+    assert.deepEqual(strays, [port], 'the packet went to the relay, for a peer\'s call');
+    await phone.hello(port);
+    assert.equal(await ivr.waitForCaller(2_000), true, 'the phone\'s own SRTP latches');
+    await phone.send(port, phone.rtp(0, Buffer.alloc(160, 0xff)));
+    await sleep(100);
+    assert.deepEqual(strays, [port], 'once latched, the phone\'s packets are the call\'s');
+  } finally {
+    await ivr.close();
+    phone.close();
+    await pool.close();
+  }
+});
+
+async function freeEvenPort(): Promise<number> {
+  for (;;) {
+    const port = await freeLoopbackPort();
+    if (port % 2 === 0 && port < 65534) return port;
+  }
+}

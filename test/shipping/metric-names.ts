@@ -32,6 +32,9 @@ const COUNTERS_AND_GAUGES = [
   'sip_transactions',
   'sip_transaction_bytes',
   'sip_connections',
+  'hotdesk_edge_rtp_relayed_packets_total',
+  'hotdesk_edge_rtp_relay_dropped_total',
+  'hotdesk_edge_rtp_relays',
   // Written by Prometheus itself for every target.
   'up',
 ];
