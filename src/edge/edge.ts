@@ -186,12 +186,12 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     ...(opts.tls ? { tls: opts.tls } : {}),
     metrics: metrics.sipHook(),
     logger,
-    // The PBX carries every phone's calls: limiting it per source would drop real traffic.
     // The connections the edge opens to the PBX stay up: the PBX sends its own requests back on them.
     keepConnectionAlive: (peer) => {
       const pool = view.pool();
       return pool !== undefined && isFromPbx(pbxAddresses, pbxOf(pool), peer);
     },
+    // The PBX carries every phone's calls: limiting it per source would drop real traffic.
     rateLimitExempt: (address) => pbxAddresses.matches(view.pool()?.spec.pbx.host, address) || peers.isPeerAddress(address),
     // Whatever the handler decides, a phone's identity claims and routes never reach the PBX.
     filterForwarded: (forwarded, source, inDialog) => {
