@@ -68,7 +68,7 @@ export class StreamTransport implements SipTransport {
   readonly #options: StreamTransportOptions;
   readonly #connections = new Map<string, Socket>();
   readonly #pending = new Map<string, Promise<Socket>>();
-  /** Open connections by number, with the source their messages are reported from. */
+  /** Open connections by number (StreamConnection.id), and each connection's identity. */
   readonly #byId = new Map<number, Socket>();
   readonly #connectionOf = new WeakMap<Socket, StreamConnection>();
   readonly #admission: ConnectionLimiter;
