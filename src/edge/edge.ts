@@ -22,7 +22,7 @@ import { LoginTracker } from './login-tracker.ts';
 import { startMediaPorts, type MediaPorts } from './media-ports.ts';
 import { startNatKeepalives } from './nat-keepalive-sender.ts';
 import { pbxFacingHostChooser } from './edge-faces.ts';
-import { HostAddresses, isFromPbx, systemResolve } from './pbx-addresses.ts';
+import { HostAddresses, isFromPbx, mayDeliverAsPbx, systemResolve } from './pbx-addresses.ts';
 import { PbxResolver } from './pbx-resolver.ts';
 import { shouldTryNextTarget } from './pbx-targets.ts';
 import { PinAttempts } from './pin-attempts.ts';
@@ -338,7 +338,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     const fromPbx = isFromPbx(pbxAddresses, pbxOf(pool), req.source);
     // Another replica passing on the PBX's request for a flow this one holds.
     const fromReplica = !fromPbx && peers.isPeerAddress(req.source.address);
-    if ((fromPbx || fromReplica) && !req.inDialog) {
+    if ((fromReplica || mayDeliverAsPbx(pbxAddresses, pbxOf(pool), req.source)) && !req.inDialog) {
       // A request for a phone, naming its flow by the token the edge gave the PBX.
       const found = findFlowToken(req.message, (uri) => proxy.isOwnUri(uri));
       if (found) {

@@ -100,6 +100,22 @@ export function isFromPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<S
   return isPbxTarget(addresses, pbx, openedTo ?? source);
 }
 
+/**
+ * Whether a request that names one of our flow tokens (a call or NOTIFY for a phone) is the PBX's
+ * to deliver: the PBX as isFromPbx knows it, or, over UDP, any port of the PBX host's addresses.
+ * UDP has no connection to prove a port by, and NAT rewrites ports on the way: a PBX behind its
+ * own NAT, and a kube-proxy load balancer whose conntrack entry clashes with the edge's own flow to
+ * the PBX (a PBX sending from 5060 to the node port arrives at the pod from 52425), send the calls
+ * for phones from a port that is not the PBX's. The token, which only the edge can mint, names the
+ * phone; the request's headers stay untrusted (filterForwarded), and in-dialog requests from the
+ * PBX host are taken the same way (phone-flows.ts). Over TCP and TLS the connection decides.
+ */
+export function mayDeliverAsPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<SipAddress, 'address' | 'port' | 'connection' | 'transport'>): boolean {
+  if (isFromPbx(addresses, pbx, source)) return true;
+  if (source.transport !== 'udp') return false;
+  return source.address.toLowerCase() === pbx.host.toLowerCase() || addresses.matches(pbx.host, source.address);
+}
+
 type PbxName = {
   host: string;
   port?: number | undefined;

@@ -275,13 +275,12 @@ describe('the chart on a one-node cluster', { concurrency: false }, () => {
     await explained(async () => {
       // What an operator does for phones outside the cluster on a NodePort Service: ports inside the
       // node-port range (each is then its own node port) and the node's address advertised.
-      // The PBX by its address alone, on the default port: the edge then knows the PBX's requests by
-      // their source address. With pbx.port set it would also require that source port, and the
-      // PBX's calls for phones, sent to the node port, reach the edge pod from another port: the
-      // node's conntrack already holds the edge's own flow to the PBX (pod:30060 <-> PBX:5060),
-      // which the Service's DNAT would duplicate, so the kernel gives the PBX's flow a new source
-      // port. (README: "The one-node cluster" says more.)
-      await patchPool({ pbx: { host: PBX_IP, port: null, transport: 'udp' }, edge: OFFICE_EDGE });
+      // The PBX with its port set, as the sample pool ships. Its calls for phones, sent to the node
+      // port, reach the edge pod from another source port: the node's conntrack already holds the
+      // edge's own flow to the PBX (pod:30060 <-> PBX:5060), which the Service's DNAT would
+      // duplicate, so the kernel gives the PBX's flow a new one. The edge must still ring the desk
+      // (README: "The one-node cluster" says more).
+      await patchPool({ pbx: { host: PBX_IP, port: 5060, transport: 'udp' }, edge: OFFICE_EDGE });
       // The pool's PBX and ports are part of the edge's configuration: its pods roll to the new ones.
       await edgeRolledOut();
       const service = JSON.parse(await kubectl(['get', 'services', '-l', POOL_EDGE, '-o', 'json'])) as { items: Array<{ spec: { type: string; ports: Array<{ name: string; port: number; nodePort?: number }> } }> };

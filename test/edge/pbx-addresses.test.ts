@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalAddress, HostAddresses, isFromPbx, pbxAddressMatcher } from '../../src/edge/pbx-addresses.ts';
+import { canonicalAddress, HostAddresses, isFromPbx, mayDeliverAsPbx, pbxAddressMatcher } from '../../src/edge/pbx-addresses.ts';
 import type { SipAddress } from '../../src/sip/transport.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -88,5 +88,23 @@ test('from the PBX: its address and port, a TCP/TLS connection the edge opened t
     ['TLS from the PBX\'s host, the certificate naming something else', byName, certified('10.0.0.5', 'phone.tenant.example'), false],
   ];
   const seen = rows.map(([why, p, source]) => [why, isFromPbx(book, p, source)]);
+  assert.deepEqual(seen, rows.map(([why, , , expected]) => [why, expected]));
+});
+
+test('a request naming a flow token is delivered as the PBX\'s from any UDP port of its host (NAT and conntrack rewrite ports), over TCP/TLS only as isFromPbx says', async () => {
+  const book = new HostAddresses({ resolve: async () => ['10.0.0.5'] });
+  book.matches('pbx.tenant.example', '10.0.0.5');
+  await eventually('the PBX name resolved', () => book.matches('pbx.tenant.example', '10.0.0.5'));
+  const pbx = { host: '10.0.0.5', port: 5060 };
+  const byName = { host: 'pbx.tenant.example', port: 5060 };
+  const rows: Array<[string, { host: string; port?: number }, SipAddress, boolean]> = [
+    ['UDP from the PBX\'s port', pbx, { transport: 'udp', address: '10.0.0.5', port: 5060 }, true],
+    ['UDP from the port a node\'s conntrack gave it', pbx, { transport: 'udp', address: '10.0.0.5', port: 52425 }, true],
+    ['UDP from another port of the named host\'s address', byName, { transport: 'udp', address: '10.0.0.5', port: 40000 }, true],
+    ['UDP from elsewhere', pbx, { transport: 'udp', address: '10.0.0.6', port: 5060 }, false],
+    ['a TCP connection accepted from the PBX\'s host, another port', pbx, { transport: 'tcp', address: '10.0.0.5', port: 41234, connection: { id: 1 } }, false],
+    ['the TCP connection the edge opened to the PBX', pbx, { transport: 'tcp', address: '10.0.0.5', port: 5060, connection: { id: 2, openedTo: { address: '10.0.0.5', port: 5060 } } }, true],
+  ];
+  const seen = rows.map(([why, p, source]) => [why, mayDeliverAsPbx(book, p, source)]);
   assert.deepEqual(seen, rows.map(([why, , , expected]) => [why, expected]));
 });
