@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { decideDial, dialledDigits, type DialCodes } from './dial-decision.ts';
 import { attributeCaller, provenCaller, type Caller } from './caller-attribution.ts';
 import { EdgeMetrics } from './edge-metrics.ts';
-import { deliverToFlow, findFlowToken, type ForwardToReplica } from './flow-delivery.ts';
+import { deliverToFlow, findFlowToken, isDeliverableToken, type ForwardToReplica } from './flow-delivery.ts';
 import { FlowTokens } from './flow-token.ts';
 import { handleFeatureCall, type FeatureCallDeps } from './feature-call.ts';
 import { IvrCallGate, type IvrCallLimits } from './ivr-call-gate.ts';
@@ -338,10 +338,11 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     const fromPbx = isFromPbx(pbxAddresses, pbxOf(pool), req.source);
     // Another replica passing on the PBX's request for a flow this one holds.
     const fromReplica = !fromPbx && peers.isPeerAddress(req.source.address);
-    if ((fromReplica || mayDeliverAsPbx(pbxAddresses, pbxOf(pool), req.source)) && !req.inDialog) {
-      // A request for a phone, naming its flow by the token the edge gave the PBX.
+    if ((fromPbx || fromReplica || mayDeliverAsPbx(pbxAddresses, pbxOf(pool), req.source)) && !req.inDialog) {
+      // A request for a phone, naming its flow by the token the edge gave the PBX. From the PBX's
+      // host on another port only a genuine token counts: it may be a phone's call behind the same NAT.
       const found = findFlowToken(req.message, (uri) => proxy.isOwnUri(uri));
-      if (found) {
+      if (found && (fromPbx || fromReplica || isDeliverableToken(found.token, tokens, replica(), (r) => peers.has(r)))) {
         await deliverToFlow(req, res, found, { tokens, replica: replica(), deliverHere, fromReplica, forwardToReplica: opts.forwardToReplica ?? forwardToReplica(peers, ownHost) });
         return;
       }

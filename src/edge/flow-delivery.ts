@@ -37,6 +37,18 @@ export function findFlowToken(request: SipRequest, isOwn: (uri: SipUri) => boole
 }
 
 /**
+ * Whether a token is one this replica wrote, or names a ready peer that can check it. A request
+ * from the PBX's host on another port (mayDeliverAsPbx) is delivered only for such a token: a
+ * phone that shares the PBX's address sends the edge's own URI too (sip:911@edge), and its dialled
+ * number is no token.
+ */
+export function isDeliverableToken(token: string, tokens: FlowTokens, replica: string, isReadyPeer: (replica: string) => boolean): boolean {
+  if (tokens.decode(token) !== undefined) return true;
+  const named = tokens.replicaOf(token);
+  return named !== undefined && named !== replica && isReadyPeer(named);
+}
+
+/**
  * Passes a request for a flow another replica holds to that replica (replica-forwarding.ts); the
  * default answers 430 Flow Failed, so the PBX tries the phone's other bindings. `replica` is read
  * from the token unverified: each replica has its own key, so only the one named can verify it.

@@ -1,16 +1,13 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
 import { kubectlHelpers } from './kubectl-helpers.ts';
-import { createController } from '../../src/controller/controller.ts';
-import type { Manager } from '../../src/runtime/index.ts';
+import { runningController } from './running-controller.ts';
 import { eventually } from '../support/eventually.ts';
 import { deviceYaml, namespaceYaml, poolYaml, sessionYaml, userYaml } from './manifests.ts';
 
-let cp: ControlPlane;
-let mgr: Manager;
+const controller = runningController();
 
-const { apply, getJson } = kubectlHelpers(() => cp);
+const { apply, getJson } = kubectlHelpers(controller.plane);
 
 
 async function configOf(ns: string, device: string): Promise<string> {
@@ -33,16 +30,6 @@ async function setupPool(ns: string, opts: Parameters<typeof poolYaml>[2] = {}):
   ].join('---\n'));
 }
 
-before(async () => {
-  cp = await startControlPlane();
-  mgr = createController({ kubeConfig: cp.kubeConfig, leaderElection: false, server: { host: '127.0.0.1', port: 0 } });
-  await mgr.start();
-});
-
-after(async () => {
-  await mgr?.stop();
-  await cp?.stop();
-});
 
 describe('hot-desk control loop', () => {
   test('devices get their idle configuration; a session makes it the occupant\'s; deleting it goes back to idle', async () => {
@@ -79,10 +66,10 @@ describe('hot-desk control loop', () => {
     });
     assert.equal(user.status.activeSessions[0].device, 'desk-1');
 
-    const events = await cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=desk-1', '-o', 'jsonpath={.items[*].reason}'], { namespace: ns });
+    const events = await controller.plane().kubectl(['get', 'events', '--field-selector', 'involvedObject.name=desk-1', '-o', 'jsonpath={.items[*].reason}'], { namespace: ns });
     assert.match(events.stdout, /Provisioned/);
 
-    const del = await cp.kubectl(['delete', 'hotdesksession', 'alice-desk-1', '--wait=true', '--timeout=30s'], { namespace: ns });
+    const del = await controller.plane().kubectl(['delete', 'hotdesksession', 'alice-desk-1', '--wait=true', '--timeout=30s'], { namespace: ns });
     assert.equal(del.code, 0, del.stderr);
     // The finalizer returns the desk to idle before the session object goes away.
     const afterDelete = await configOf(ns, 'desk-1');
@@ -140,7 +127,7 @@ describe('hot-desk control loop', () => {
     assert.ok(lateBy >= -1000 && lateBy <= 2000, `ended ${lateBy} ms after its scheduled time`);
     await eventually('desk back to idle', async () => (await configOf(ns, 'desk-1')).includes('HD0001'));
     // Then the audit record goes after the pool's retention.
-    await eventually('ended session removed after retention', async () => (await cp.kubectl(['get', 'hotdesksession', 'short'], { namespace: ns })).code !== 0, 15_000);
+    await eventually('ended session removed after retention', async () => (await controller.plane().kubectl(['get', 'hotdesksession', 'short'], { namespace: ns })).code !== 0, 15_000);
   });
 
   test('deleting a device ends its session; its ConfigMap is owned by it for garbage collection', async () => {
@@ -151,7 +138,7 @@ describe('hot-desk control loop', () => {
     const cm = await getJson<any>(ns, 'configmap', 'desk-2-provisioning');
     const dev = await getJson<any>(ns, 'hotdeskdevice', 'desk-2');
     assert.deepEqual(cm.metadata.ownerReferences.map((r: any) => [r.kind, r.name, r.uid, r.controller]), [['HotDeskDevice', 'desk-2', dev.metadata.uid, true]]);
-    assert.equal((await cp.kubectl(['delete', 'hotdeskdevice', 'desk-2'], { namespace: ns })).code, 0);
+    assert.equal((await controller.plane().kubectl(['delete', 'hotdeskdevice', 'desk-2'], { namespace: ns })).code, 0);
     const s = await eventually('session ended', async () => {
       const st = await sessionStatus(ns, 'gone-s');
       return st?.phase === 'Ended' ? st : undefined;
@@ -175,7 +162,7 @@ describe('hot-desk control loop', () => {
     assert.deepEqual(secretRule.verbs, ['get']);
     assert.deepEqual(secretRule.resourceNames, ['alice-sip', 'bob-sip', 'desk-1-idle', 'desk-2-idle']);
 
-    await cp.kubectl(['patch', 'hotdeskpool', 'office', '--type=merge', '-p', '{"spec":{"edge":{"replicas":3}}}'], { namespace: ns });
+    await controller.plane().kubectl(['patch', 'hotdeskpool', 'office', '--type=merge', '-p', '{"spec":{"edge":{"replicas":3}}}'], { namespace: ns });
     const rolled = await eventually('rolled deployment', async () => {
       const d = await getJson<any>(ns, 'deployment', 'office-edge');
       return d?.spec.replicas === 3 ? d : undefined;
@@ -202,12 +189,12 @@ spec: {pool: office, extension: "103", secretRef: {name: carol-sip}}
       return u?.status?.conditions?.[0]?.reason === 'SecretNotFound' ? u : undefined;
     });
     assert.match(user.status.conditions[0].message, /Secret carol-sip not found/);
-    const ev = await cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=carol', '-o', 'jsonpath={.items[*].reason}'], { namespace: ns });
+    const ev = await controller.plane().kubectl(['get', 'events', '--field-selector', 'involvedObject.name=carol', '-o', 'jsonpath={.items[*].reason}'], { namespace: ns });
     assert.match(ev.stdout, /SecretNotFound/);
   });
 
   test('no ConfigMap anywhere contains a password or PIN', async () => {
-    const all = await cp.kubectl(['get', 'configmaps', '-A', '-o', 'json']);
+    const all = await controller.plane().kubectl(['get', 'configmaps', '-A', '-o', 'json']);
     assert.equal(all.code, 0);
     for (const secret of ['alice-Secret-Pw1', 'bob-Secret-Pw2', 'idle-Secret-Pw1', 'idle-Secret-Pw2', '4821', '7390', 'prov-idle']) {
       assert.ok(!all.stdout.includes(secret), `a ConfigMap contains ${secret}`);
@@ -216,7 +203,7 @@ spec: {pool: office, extension: "103", secretRef: {name: carol-sip}}
   });
 
   test('domain metrics are exported without names or extensions as labels', async () => {
-    const res = await fetch(`http://127.0.0.1:${mgr.port}/metrics`);
+    const res = await fetch(`http://127.0.0.1:${controller.manager().port}/metrics`);
     const text = await res.text();
     assert.match(text, /hotdesk_devices\{namespace="flow",pool="office",phase="Idle"\} 2/);
     assert.match(text, /hotdesk_logins_total\{namespace="kick",pool="office",result="success"\} \d/);

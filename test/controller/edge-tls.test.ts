@@ -4,16 +4,14 @@
  * expose the TLS port, phones are provisioned to register over TLS, and the API server refuses a
  * TLS port that clashes with another edge port.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
-import { createController } from '../../src/controller/controller.ts';
 import { edgeObjects, SIP_TLS_MOUNT_PATH } from '../../src/controller/edge-objects.ts';
 import { planPool } from '../../src/controller/pool-reconciler.ts';
 import type { HotDeskPool } from '../../src/api/index.ts';
-import type { Manager } from '../../src/runtime/index.ts';
 import { eventually } from '../support/eventually.ts';
 import { kubectlHelpers } from './kubectl-helpers.ts';
+import { runningController } from './running-controller.ts';
 import { deviceYaml, namespaceYaml } from './manifests.ts';
 
 function poolWith(edge: Record<string, unknown>): HotDeskPool & { metadata: { name: string } } {
@@ -90,20 +88,9 @@ for (const c of planCases) {
   });
 }
 
-let cp: ControlPlane;
-let mgr: Manager;
-const { apply, getJson } = kubectlHelpers(() => cp);
+const controller = runningController();
+const { apply, getJson } = kubectlHelpers(controller.plane);
 
-before(async () => {
-  cp = await startControlPlane();
-  mgr = createController({ kubeConfig: cp.kubeConfig, leaderElection: false, server: { host: '127.0.0.1', port: 0 } });
-  await mgr.start();
-});
-
-after(async () => {
-  await mgr?.stop();
-  await cp?.stop();
-});
 
 function poolYaml(ns: string, edge: string): string {
   return `apiVersion: hotdesk.io/v1alpha1
@@ -126,7 +113,7 @@ for (const [i, c] of validation.entries()) {
   test(`the API server refuses edge.tls clashing with ${c.name}`, async () => {
     const ns = `tls-bad-${i}`;
     await apply(namespaceYaml(ns));
-    const res = await cp.kubectl(['apply', '-f', '-'], { input: poolYaml(ns, c.edge) });
+    const res = await controller.plane().kubectl(['apply', '-f', '-'], { input: poolYaml(ns, c.edge) });
     assert.notEqual(res.code, 0, `expected a refusal, got ${res.stdout}`);
     assert.match(res.stderr, c.error);
   });
@@ -141,7 +128,7 @@ test('a pool with TLS: Degraded until its Secret opts in, then the edge mounts i
     return pool?.status?.conditions?.find((c: any) => c.type === 'Degraded' && c.reason === 'EdgeTlsSecretNotFound');
   });
   assert.equal(degraded.status, 'True');
-  const events = await cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=office', '-o', 'jsonpath={.items[*].reason}'], { namespace: ns });
+  const events = await controller.plane().kubectl(['get', 'events', '--field-selector', 'involvedObject.name=office', '-o', 'jsonpath={.items[*].reason}'], { namespace: ns });
   assert.match(events.stdout, /EdgeTlsSecretNotFound/);
   const before = await getJson<any>(ns, 'deployment', 'office-edge');
   assert.equal(before.spec.template.spec.volumes, undefined, 'nothing mounted while the Secret has not opted in');
@@ -162,7 +149,7 @@ metadata: {name: office-edge-tls, namespace: ${ns}}
 data: {tls.crt: ${Buffer.from('not a real certificate').toString('base64')}, tls.key: ${Buffer.from('not a real key').toString('base64')}}
 `);
   await eventually('Degraded: not opted in', async () => (await getJson<any>(ns, 'hotdeskpool', 'office'))?.status?.conditions?.find((c: any) => c.reason === 'EdgeTlsSecretNotOptedIn'), 60_000);
-  const label = await cp.kubectl(['label', 'secret', 'office-edge-tls', 'hotdesk.io/pool=office'], { namespace: ns });
+  const label = await controller.plane().kubectl(['label', 'secret', 'office-edge-tls', 'hotdesk.io/pool=office'], { namespace: ns });
   assert.equal(label.code, 0, label.stderr);
   const deployment = await eventually('the edge mounts the Secret', async () => {
     const d = await getJson<any>(ns, 'deployment', 'office-edge');

@@ -2,20 +2,17 @@
  * What the API server accepts but only the controller can check, against the real API server:
  * names that need a derived edge name, conflicts across objects, and a write the server refuses.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
 import { kubectlHelpers } from './kubectl-helpers.ts';
-import { createController } from '../../src/controller/controller.ts';
+import { runningController } from './running-controller.ts';
 import { edgeName } from '../../src/api/labels.ts';
-import type { Manager } from '../../src/runtime/index.ts';
 import { eventually } from '../support/eventually.ts';
 import { deviceYaml, namespaceYaml, poolYaml, userYaml } from './manifests.ts';
 
-let cp: ControlPlane;
-let mgr: Manager;
+const controller = runningController();
 
-const { apply, getJson } = kubectlHelpers(() => cp);
+const { apply, getJson } = kubectlHelpers(controller.plane);
 
 async function condition(ns: string, kind: string, name: string, type: string): Promise<any> {
   return (await getJson<any>(ns, kind, name))?.status?.conditions?.find((c: any) => c.type === type);
@@ -26,16 +23,6 @@ async function warnings(ns: string, name: string): Promise<{ reason: string; mes
   return (list?.items ?? []).map((e: any) => ({ reason: e.reason, message: e.message }));
 }
 
-before(async () => {
-  cp = await startControlPlane();
-  mgr = createController({ kubeConfig: cp.kubeConfig, leaderElection: false, server: { host: '127.0.0.1', port: 0 } });
-  await mgr.start();
-});
-
-after(async () => {
-  await mgr?.stop();
-  await cp?.stop();
-});
 
 describe('input the API server accepts and the controller must carry out or flag', () => {
   test('a pool named london.office, and one of 63 characters, get their edge under a derived name and a status', async () => {
@@ -99,7 +86,7 @@ describe('input the API server accepts and the controller must carry out or flag
     assert.equal(a.status.conditions.find((c: any) => c.type === 'Conflict'), undefined);
     assert.ok(await getJson(ns, 'configmap', 'desk-a-provisioning'));
 
-    const deleted = await cp.kubectl(['delete', 'hotdeskdevice', 'desk-a', '-n', ns]);
+    const deleted = await controller.plane().kubectl(['delete', 'hotdeskdevice', 'desk-a', '-n', ns]);
     assert.equal(deleted.code, 0, deleted.stderr);
     await eventually('desk-b takes the MAC over', async () => {
       const d = await getJson<any>(ns, 'hotdeskdevice', 'desk-b');
@@ -145,7 +132,7 @@ describe('input the API server accepts and the controller must carry out or flag
     const ns = 'node-ports';
     await apply(namespaceYaml(ns));
     await apply(poolYaml(ns, 'office'));
-    await cp.kubectl(['patch', 'hotdeskpool', 'office', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { edge: { serviceType: 'NodePort' } } })]);
+    await controller.plane().kubectl(['patch', 'hotdeskpool', 'office', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { edge: { serviceType: 'NodePort' } } })]);
     const refused = await eventually('Ready False for the refused Service', async () => {
       const c = await condition(ns, 'hotdeskpool', 'office', 'Ready');
       return c?.reason === 'EdgeServiceInvalid' ? c : undefined;
@@ -155,7 +142,7 @@ describe('input the API server accepts and the controller must carry out or flag
     assert.match(refused.message, /edge Service office-edge was not written: .*nodePort.*5060.*range of valid ports is 30000-32767/);
     await eventually('Warning Event', async () => (await warnings(ns, 'office')).some((e) => e.reason === 'EdgeServiceInvalid' && /30000-32767/.test(e.message)) || undefined);
 
-    await cp.kubectl(['patch', 'hotdeskpool', 'office', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { edge: { sipPort: 30060, httpPort: 30080, rtpPorts: { first: 30100, count: 2 } } } })]);
+    await controller.plane().kubectl(['patch', 'hotdeskpool', 'office', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { edge: { sipPort: 30060, httpPort: 30080, rtpPorts: { first: 30100, count: 2 } } } })]);
     const service = await eventually('the NodePort Service', async () => {
       const s = await getJson<any>(ns, 'service', 'office-edge');
       return s?.spec.type === 'NodePort' ? s : undefined;
@@ -173,7 +160,7 @@ describe('input the API server accepts and the controller must carry out or flag
     // A quota of no ConfigMaps, its usage filled in by hand (there is no quota controller here):
     // its admission then refuses every new ConfigMap with 403, as a real cluster's quota would.
     await apply(`apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: no-configmaps, namespace: ${ns}}\nspec: {hard: {count/configmaps: "0"}}\n`);
-    const used = await cp.kubectl(['patch', 'resourcequota', 'no-configmaps', '-n', ns, '--subresource=status', '--type=merge', '-p', '{"status":{"hard":{"count/configmaps":"0"},"used":{"count/configmaps":"0"}}}']);
+    const used = await controller.plane().kubectl(['patch', 'resourcequota', 'no-configmaps', '-n', ns, '--subresource=status', '--type=merge', '-p', '{"status":{"hard":{"count/configmaps":"0"},"used":{"count/configmaps":"0"}}}']);
     assert.equal(used.code, 0, used.stderr);
     await apply([poolYaml(ns, 'office'), deviceYaml(ns, 'desk-1', 'office', '00156500f0a1', 'HD0001', 'idle-Secret-Pw1')].join('---\n'));
 
@@ -188,10 +175,10 @@ describe('input the API server accepts and the controller must carry out or flag
     assert.equal(device.status.configRevision, undefined, 'no revision was written, so none is reported');
     await eventually('Warning Event', async () => (await warnings(ns, 'desk-1')).some((e) => e.reason === 'ConfigMapForbidden') || undefined);
 
-    const removed = await cp.kubectl(['delete', 'resourcequota', 'no-configmaps', '-n', ns]);
+    const removed = await controller.plane().kubectl(['delete', 'resourcequota', 'no-configmaps', '-n', ns]);
     assert.equal(removed.code, 0, removed.stderr);
     // The failed key is retried with backoff; a touch brings the retry forward.
-    await cp.kubectl(['annotate', 'hotdeskdevice', 'desk-1', '-n', ns, 'touched=1']);
+    await controller.plane().kubectl(['annotate', 'hotdeskdevice', 'desk-1', '-n', ns, 'touched=1']);
     await eventually('rendered once the write goes through', async () => (await condition(ns, 'hotdeskdevice', 'desk-1', 'Provisioned'))?.status === 'True' || undefined);
     assert.ok(await getJson(ns, 'configmap', 'desk-1-provisioning'));
   });

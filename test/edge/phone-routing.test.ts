@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decideDeskDelivery } from '../../src/edge/desk-delivery-policy.ts';
-import { findFlowToken } from '../../src/edge/flow-delivery.ts';
+import { findFlowToken, isDeliverableToken } from '../../src/edge/flow-delivery.ts';
 import { FlowTokens, type FlowAddress } from '../../src/edge/flow-token.ts';
 import { flowKeyOf, inDialogTowardsPhone } from '../../src/edge/phone-flows.ts';
 import { registerChanges, restoreContacts } from '../../src/edge/register-rewrite.ts';
@@ -156,4 +156,23 @@ test('an in-dialog request goes to the phone\'s flow only from the PBX and not o
   assert.equal(inDialogTowardsPhone(true, 'udp|10.46.0.2|5060', decoded), true, 'the PBX\'s BYE');
   assert.equal(inDialogTowardsPhone(true, 'tcp|203.0.113.9|40312|12', decoded), false, 'the phone itself, on its flow (PBX on the same host)');
   assert.equal(inDialogTowardsPhone(false, 'udp|198.51.100.7|5060', decoded), false, 'anyone else');
+});
+
+test('from the PBX\'s host on another port, only a genuine token is delivered: a dialled number at the edge\'s URI is a phone\'s call', () => {
+  const here = new FlowTokens(Buffer.alloc(32, 1));
+  const peer = new FlowTokens(Buffer.alloc(32, 2));
+  const flow = (replica: string): FlowAddress => ({ replica, transport: 'udp', address: '203.0.113.7', port: 40312 });
+  const ready = new Set(['10.244.0.13:5060']);
+  const own = here.encode(flow('10.244.0.12:5060'));
+  const cases: Array<[string, string, boolean]> = [
+    ['a token this replica wrote', own, true],
+    ['a token a ready peer wrote', peer.encode(flow('10.244.0.13:5060')), true],
+    ['a token naming a replica that is gone', peer.encode(flow('10.244.0.99:5060')), false],
+    ['a token naming this replica, altered', `${own.slice(0, -2)}${own.endsWith('AA') ? 'BB' : 'AA'}`, false],
+    ['an emergency number', '911', false],
+    ['a feature code', '*77*101*', false],
+    ['an extension', '101', false],
+  ];
+  const seen = cases.map(([why, token]) => [why, isDeliverableToken(token, here, '10.244.0.12:5060', (r) => ready.has(r))]);
+  assert.deepEqual(seen, cases.map(([why, , want]) => [why, want]));
 });
