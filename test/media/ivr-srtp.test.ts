@@ -16,7 +16,7 @@ import { parseSdesCrypto } from '../../src/media/sdes-crypto-attribute.ts';
 import { SrtpContext } from '../../src/media/srtp-context.ts';
 import { SRTP_SUITES, SrtpMasterKey, type SrtpSuite } from '../../src/media/srtp-suites.ts';
 import { RtpPortPool } from '../../src/media/rtp-port-pool.ts';
-import { freeLoopbackPort } from '../support/ports.ts';
+import { freeEvenLoopbackPort } from '../support/ports.ts';
 
 let prompts: PromptSet;
 before(async () => {
@@ -147,7 +147,7 @@ test('on a shared port (several replicas), SRTP that does not authenticate neith
   const suite = SRTP_SUITES.get('AES_CM_128_HMAC_SHA1_80')!;
   const phone = await SecurePhone.open(suite);
   const strays: number[] = [];
-  const pool = await RtpPortPool.bind('127.0.0.1', [await freeEvenPort()], {
+  const pool = await RtpPortPool.bind('127.0.0.1', [await freeEvenLoopbackPort()], {
     stray: (port) => strays.push(port),
     sendThrough: (_peer, _port, _to, _datagram, done) => done(null),
     borrowed: () => undefined,
@@ -178,10 +178,3 @@ test('on a shared port (several replicas), SRTP that does not authenticate neith
     await pool.close();
   }
 });
-
-async function freeEvenPort(): Promise<number> {
-  for (;;) {
-    const port = await freeLoopbackPort();
-    if (port % 2 === 0 && port < 65534) return port;
-  }
-}

@@ -8,6 +8,7 @@ import { createController } from '../../src/controller/controller.ts';
 import { startEdge } from '../../src/edge/edge.ts';
 import { startControlPlane, type ControlPlane } from '../../src/envtest/controlplane.ts';
 import { runCommand } from '../../src/envtest/command.ts';
+import { freeEvenLoopbackPort, freeLoopbackPort } from '../support/ports.ts';
 import { ScriptedPhone } from '../../src/demo/scripted-phone.ts';
 import { startStandInPbx } from '../../src/demo/standin-pbx.ts';
 import { alertBranches, labelsUsedIn } from './alert-branches.ts';
@@ -84,9 +85,14 @@ before(async () => {
       `spec: {pool: ${POOL}, extension: "${LOCKED_USER.extension}", displayName: Dave Test, secretRef: {name: ${LOCKED_USER.name}-sip}}`,
     ].join('\n') }).then((r) => assert.equal(r.code, 0, r.stderr));
 
-    const edge = await startEdge({ kubeConfig: cp.kubeConfig, namespace: NS, pool: POOL, host: '127.0.0.1', sipPort: 0, httpPort: 0, metricsPort: 0 });
+    // As the controller runs it: the IVR's RTP on the pool's ports, and the media relay between replicas.
+    const rtpPort = await freeEvenLoopbackPort();
+    const edge = await startEdge({
+      kubeConfig: cp.kubeConfig, namespace: NS, pool: POOL, host: '127.0.0.1', sipPort: 0, httpPort: 0, metricsPort: 0,
+      rtpPortRange: { min: rtpPort, max: rtpPort }, mediaRelayPort: await freeLoopbackPort(),
+    });
     cleanups.push(() => edge.stop());
-    await kubectl('patch', 'hotdeskpool', POOL, '--type=merge', '-p', JSON.stringify({ spec: { edge: { sipPort: edge.sipPort, httpPort: edge.httpPort, metricsPort: edge.metricsPort } } }));
+    await kubectl('patch', 'hotdeskpool', POOL, '--type=merge', '-p', JSON.stringify({ spec: { edge: { sipPort: edge.sipPort, httpPort: edge.httpPort, metricsPort: edge.metricsPort, rtpPorts: { first: rtpPort, count: 1 } } } }));
 
     // Scrape both the way the chart's ServiceMonitor and PodMonitor would in a cluster: the edge
     // pod's labels are those of the Deployment the controller wrote for the pool.

@@ -3,7 +3,17 @@ import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
-export { freeLoopbackPort } from '../../src/envtest/ports.ts';
+import { freeLoopbackPort } from '../../src/envtest/ports.ts';
+
+export { freeLoopbackPort };
+
+/** A free loopback port that is even, as RTP ports are (an IVR port range of one). */
+export async function freeEvenLoopbackPort(): Promise<number> {
+  for (;;) {
+    const port = await freeLoopbackPort();
+    if (port % 2 === 0 && port <= 65534) return port;
+  }
+}
 
 const execFileAsync = promisify(execFile);
 
