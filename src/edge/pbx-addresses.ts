@@ -112,8 +112,8 @@ export function isFromPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<S
  */
 export function mayDeliverAsPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<SipAddress, 'address' | 'port' | 'connection' | 'transport'>): boolean {
   if (isFromPbx(addresses, pbx, source)) return true;
-  if (source.transport !== 'udp') return false;
-  return source.address.toLowerCase() === pbx.host.toLowerCase() || addresses.matches(pbx.host, source.address);
+  // matches() compares an IP host itself, and resolves a name.
+  return source.transport === 'udp' && addresses.matches(pbx.host, source.address);
 }
 
 type PbxName = {

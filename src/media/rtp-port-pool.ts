@@ -83,14 +83,14 @@ class PortLease extends EventEmitter<PortLeaseEvents> implements RtpSocket {
     const verdict = latchVerdict(this.#latch, from);
     if (verdict === 'reject') return false;
     if (verdict === 'latch' && !decodeRtpPacket(datagram).ok) return false;
-    const via0 = this.#via;
+    const viaBefore = this.#via;
     this.#via = via;
     const family = from.address.includes(':') ? 'IPv6' : 'IPv4';
     this.emit('message', datagram, { address: from.address, port: from.port, family, size: datagram.length });
     // Only what the session itself takes (RTP that SRTP authenticated) fixes the source, through
     // latched() during that emit: a packet it refused is left to the relay, for a peer's call.
     if (verdict === 'latch' && this.#latch.latched === undefined) {
-      this.#via = via0;
+      this.#via = viaBefore;
       return false;
     }
     return true;
