@@ -22,7 +22,7 @@ import { LoginTracker } from './login-tracker.ts';
 import { startMediaPorts, type MediaPorts } from './media-ports.ts';
 import { startNatKeepalives } from './nat-keepalive-sender.ts';
 import { pbxFacingHostChooser } from './edge-faces.ts';
-import { HostAddresses, isFromPbx, mayDeliverAsPbx, systemResolve } from './pbx-addresses.ts';
+import { HostAddresses, isFromPbx, isFromPbxHostOverUdp, systemResolve } from './pbx-addresses.ts';
 import { PbxResolver } from './pbx-resolver.ts';
 import { shouldTryNextTarget } from './pbx-targets.ts';
 import { PinAttempts } from './pin-attempts.ts';
@@ -338,7 +338,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
     const fromPbx = isFromPbx(pbxAddresses, pbxOf(pool), req.source);
     // Another replica passing on the PBX's request for a flow this one holds.
     const fromReplica = !fromPbx && peers.isPeerAddress(req.source.address);
-    if ((fromPbx || fromReplica || mayDeliverAsPbx(pbxAddresses, pbxOf(pool), req.source)) && !req.inDialog) {
+    if ((fromPbx || fromReplica || isFromPbxHostOverUdp(pbxAddresses, pool.spec.pbx, req.source)) && !req.inDialog) {
       // A request for a phone, naming its flow by the token the edge gave the PBX. From the PBX's
       // host on another port only a genuine token counts: it may be a phone's call behind the same NAT.
       const found = findFlowToken(req.message, (uri) => proxy.isOwnUri(uri));
@@ -368,7 +368,7 @@ export async function startEdge(opts: EdgeOptions): Promise<Edge> {
       return;
     }
     const fromUser = req.from?.uri.user ?? '';
-    const attributed: Caller = isFromPbx(pbxAddresses, pbxOf(pool), req.source) ? { kind: 'other' } : attributeCaller(registrations.flow(req.flow), fromUser, view);
+    const attributed: Caller = fromPbx ? { kind: 'other' } : attributeCaller(registrations.flow(req.flow), fromUser, view);
     if (req.method !== 'INVITE') {
       // Not a call: nothing for the edge to decide. The PBX authenticates what the edge did not prove.
       await req.proxy(await towardsPbx(pool, req, attributed.kind === 'desk' ? attributed : undefined));

@@ -111,7 +111,11 @@ export function isFromPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<S
  * PBX host are taken the same way (phone-flows.ts). Over TCP and TLS the connection decides.
  */
 export function mayDeliverAsPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<SipAddress, 'address' | 'port' | 'connection' | 'transport'>): boolean {
-  if (isFromPbx(addresses, pbx, source)) return true;
+  return isFromPbx(addresses, pbx, source) || isFromPbxHostOverUdp(addresses, pbx, source);
+}
+
+/** The weaker half of mayDeliverAsPbx, for a caller that already knows isFromPbx's answer. */
+export function isFromPbxHostOverUdp(addresses: HostAddresses, pbx: Pick<PbxName, 'host'>, source: Pick<SipAddress, 'address' | 'transport'>): boolean {
   // matches() compares an IP host itself, and resolves a name.
   return source.transport === 'udp' && addresses.matches(pbx.host, source.address);
 }
