@@ -38,7 +38,7 @@ export function findFlowToken(request: SipRequest, isOwn: (uri: SipUri) => boole
 
 /**
  * Whether a token is one this replica wrote, or names a ready peer that can check it. A request
- * from the PBX's host on another port (mayDeliverAsPbx) is delivered only for such a token: a
+ * from the PBX's host on another port (isFromPbxHostOverUdp) is delivered only for such a token: a
  * phone that shares the PBX's address sends the edge's own URI too (sip:911@edge), and its dialled
  * number is no token.
  */

@@ -102,19 +102,15 @@ export function isFromPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<S
 
 /**
  * Whether a request that names one of our flow tokens (a call or NOTIFY for a phone) is the PBX's
- * to deliver: the PBX as isFromPbx knows it, or, over UDP, any port of the PBX host's addresses.
+ * to deliver, besides what isFromPbx accepts: over UDP, from any port of the PBX host's addresses.
  * UDP has no connection to prove a port by, and NAT rewrites ports on the way: a PBX behind its
  * own NAT, and a kube-proxy load balancer whose conntrack entry clashes with the edge's own flow to
  * the PBX (a PBX sending from 5060 to the node port arrives at the pod from 52425), send the calls
  * for phones from a port that is not the PBX's. The token, which only the edge can mint, names the
- * phone; the request's headers stay untrusted (filterForwarded), and in-dialog requests from the
- * PBX host are taken the same way (phone-flows.ts). Over TCP and TLS the connection decides.
+ * phone, and the request's headers stay untrusted (filterForwarded). Over TCP and TLS the
+ * connection decides. (In-dialog requests for a phone's flow are taken from the PBX's host on any
+ * transport: phone-flows.ts.)
  */
-export function mayDeliverAsPbx(addresses: HostAddresses, pbx: PbxName, source: Pick<SipAddress, 'address' | 'port' | 'connection' | 'transport'>): boolean {
-  return isFromPbx(addresses, pbx, source) || isFromPbxHostOverUdp(addresses, pbx, source);
-}
-
-/** The weaker half of mayDeliverAsPbx, for a caller that already knows isFromPbx's answer. */
 export function isFromPbxHostOverUdp(addresses: HostAddresses, pbx: Pick<PbxName, 'host'>, source: Pick<SipAddress, 'address' | 'transport'>): boolean {
   // matches() compares an IP host itself, and resolves a name.
   return source.transport === 'udp' && addresses.matches(pbx.host, source.address);

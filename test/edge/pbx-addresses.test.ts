@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalAddress, HostAddresses, isFromPbx, mayDeliverAsPbx, pbxAddressMatcher } from '../../src/edge/pbx-addresses.ts';
+import { canonicalAddress, HostAddresses, isFromPbx, isFromPbxHostOverUdp, pbxAddressMatcher } from '../../src/edge/pbx-addresses.ts';
 import type { SipAddress } from '../../src/sip/transport.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -105,6 +105,7 @@ test('a request naming a flow token is delivered as the PBX\'s from any UDP port
     ['a TCP connection accepted from the PBX\'s host, another port', pbx, { transport: 'tcp', address: '10.0.0.5', port: 41234, connection: { id: 1 } }, false],
     ['the TCP connection the edge opened to the PBX', pbx, { transport: 'tcp', address: '10.0.0.5', port: 5060, connection: { id: 2, openedTo: { address: '10.0.0.5', port: 5060 } } }, true],
   ];
-  const seen = rows.map(([why, p, source]) => [why, mayDeliverAsPbx(book, p, source)]);
+  // As the edge decides: the PBX itself, or its host over UDP.
+  const seen = rows.map(([why, p, source]) => [why, isFromPbx(book, p, source) || isFromPbxHostOverUdp(book, p, source)]);
   assert.deepEqual(seen, rows.map(([why, , , expected]) => [why, expected]));
 });
